@@ -1,0 +1,53 @@
+"""provelio-verify: check a Provelio proof bundle without trusting anyone.
+
+    >>> from provelio_verify import verify, Policy, Indication
+    >>> report = verify("document.pdf", "proof.json", policy=Policy(tsa_roots=roots))
+    >>> report.indication is Indication.PASSED
+
+A :class:`Report` has no truth value; use ``report.indication`` or
+``report.raise_for_indication()`` (or :func:`verify_strict`).
+"""
+
+from ._version import __version__
+from .bundle import Bundle, BundleFormatError, Network, Status, parse_bundle
+from .errors import (
+    CheckFailure,
+    CheckIndeterminate,
+    InputError,
+    ProvelioError,
+    VerificationError,
+    VerificationFailed,
+    VerificationIndeterminate,
+)
+from .policy import Policy
+from .report import CHECK_IDS, CheckResult, Indication, Report, SubIndication
+from .subject import Digest
+from .trust import load_certificates
+from .verifier import Verifier, verify, verify_strict
+
+__all__ = [
+    "__version__",
+    "CHECK_IDS",
+    "Bundle",
+    "BundleFormatError",
+    "CheckFailure",
+    "CheckIndeterminate",
+    "CheckResult",
+    "Digest",
+    "Indication",
+    "InputError",
+    "Network",
+    "Policy",
+    "ProvelioError",
+    "Report",
+    "Status",
+    "SubIndication",
+    "VerificationError",
+    "VerificationFailed",
+    "VerificationIndeterminate",
+    "Verifier",
+    "load_certificates",
+    "parse_bundle",
+    "verify",
+    "verify_strict",
+]

@@ -1,0 +1,202 @@
+"""The command line (contract section 3). Output only: every decision is the library's."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ._version import __version__
+from .errors import InputError
+from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
+from .render import printable, render_text
+from .report import Indication, Report
+from .subject import Digest
+from .trust import load_certificates
+from .verifier import Verifier
+
+EXIT_PASSED = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INDETERMINATE = 3
+
+EXIT_CODES = {
+    Indication.PASSED: EXIT_PASSED,
+    Indication.FAILED: EXIT_FAILED,
+    Indication.INDETERMINATE: EXIT_INDETERMINATE,
+}
+
+#: Files larger than this get a progress bar while hashing (when stderr is a terminal).
+PROGRESS_THRESHOLD = 64 * 1024 * 1024
+
+
+def _use_color(stream: Any) -> bool:
+    if "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class _Progress:
+    """A click progress bar on stderr for large files, created once the size is known."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def on_size(self, size: int) -> None:
+        if size > PROGRESS_THRESHOLD and sys.stderr.isatty():
+            self.bar = click.progressbar(length=size, label="hashing", file=sys.stderr,
+                                         show_eta=True, show_percent=True)
+            self.bar.__enter__()
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _fail_usage(message: str) -> None:
+    raise click.UsageError(message)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, metavar="FILE PROOF", type=click.Path(dir_okay=False))
+@click.option("--digest", metavar="HEX", help="Verify a known SHA-256 digest instead of a file.")
+@click.option("--tsa-roots", "tsa_roots", multiple=True, metavar="PATH",
+              type=click.Path(exists=False),
+              help="Trusted roots for TSA paths: PEM or DER file, or a folder. Repeatable.")
+@click.option("--system-roots", is_flag=True,
+              help="Also trust the operating system's root store for TSA paths.")
+@click.option("--bitcoin-node", metavar="URL", help="Bitcoin Core JSON-RPC endpoint.")
+@click.option("--rpc-cookie", metavar="PATH", type=click.Path(),
+              help="Bitcoin Core cookie file for --bitcoin-node.")
+@click.option("--esplora", multiple=True, metavar="URL",
+              help="Esplora REST API base URL. Repeatable.")
+@click.option("--headers", "headers_path", metavar="PATH", type=click.Path(),
+              help="File of consecutive raw 80-byte block headers (offline chain source).")
+@click.option("--min-confirmations", type=click.IntRange(min=1),
+              default=DEFAULT_MIN_CONFIRMATIONS, show_default=True,
+              help="Depth needed for the anchor block.")
+@click.option("--require-anchor", is_flag=True,
+              help="A bundle without a confirmed anchor cannot pass.")
+@click.option("--require-revocation", is_flag=True,
+              help="The TSA certificate's revocation status must be established.")
+@click.option("--allow-test-mode", is_flag=True,
+              help="Accept test-mode certificates (integration testing; not evidence).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
+@click.version_option(__version__, prog_name="provelio-verify")
+def command(
+    paths: tuple[str, ...],
+    digest: str | None,
+    tsa_roots: tuple[str, ...],
+    system_roots: bool,
+    bitcoin_node: str | None,
+    rpc_cookie: str | None,
+    esplora: tuple[str, ...],
+    headers_path: str | None,
+    min_confirmations: int,
+    require_anchor: bool,
+    require_revocation: bool,
+    allow_test_mode: bool,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Verify FILE (or --digest HEX) against the proof bundle PROOF.
+
+    Exit status: 0 PASSED, 1 FAILED, 2 usage error, 3 INDETERMINATE.
+    """
+    subject: Any
+    if digest is not None:
+        if len(paths) != 1:
+            _fail_usage("with --digest give only PROOF (no FILE)")
+        try:
+            subject = Digest(digest)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--digest") from None
+        proof = paths[0]
+    else:
+        if len(paths) != 2:
+            _fail_usage("give FILE and PROOF (or --digest HEX and PROOF)")
+        subject, proof = paths
+    if rpc_cookie and not bitcoin_node:
+        _fail_usage("--rpc-cookie goes with --bitcoin-node")
+    try:
+        roots: list[bytes] = []
+        for root_path in tsa_roots:
+            roots.extend(load_certificates(root_path))
+        for path in filter(None, (headers_path, rpc_cookie)):
+            _check_readable(path)
+        policy = Policy(
+            tsa_roots=tuple(dict.fromkeys(roots)),
+            use_system_roots=system_roots,
+            min_confirmations=min_confirmations,
+            require_anchor=require_anchor,
+            require_revocation=require_revocation,
+            allow_test_mode=allow_test_mode,
+        )
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    verifier = Verifier(policy)
+    progress = _Progress()
+    try:
+        report = verifier.verify(subject, proof, progress=progress.update,
+                                 on_size=progress.on_size)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
+    finally:
+        progress.close()
+    _emit(report, as_json=as_json, verbose=verbose)
+    sys.exit(EXIT_CODES[report.indication])
+
+
+def _check_readable(path: str) -> None:
+    try:
+        with open(path, "rb") as stream:
+            stream.read(1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _emit(report: Report, *, as_json: bool, verbose: bool) -> None:
+    if verbose:
+        for check in report.checks:
+            if check.traceback:
+                click.echo(f"traceback of {check.id}:\n{check.traceback}", err=True)
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        click.echo(render_text(report, color=_use_color(sys.stdout)), color=_use_color(sys.stdout))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: never lets a traceback reach the user unless ``-v`` asks for it."""
+    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    _guarded(lambda: command.main(args=argv, prog_name="provelio-verify"), verbose)
+
+
+def _guarded(run: Callable[[], Any], verbose: bool) -> None:
+    try:
+        run()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks
+        if verbose:
+            traceback.print_exc()
+        click.echo(
+            f"provelio-verify: internal error ({type(exc).__name__}: {printable(str(exc))}); "
+            "run with -v for the traceback and please report it",
+            err=True,
+        )
+        sys.exit(EXIT_INDETERMINATE)

@@ -1,0 +1,290 @@
+"""The report: three-valued check results and the overall verdict (contract section 4).
+
+A :class:`Report` is never truthy or falsy: ``if report:`` raises ``TypeError``, so a
+failure cannot leak through a careless condition. Ask ``report.indication`` or call
+:meth:`Report.raise_for_indication`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from ._time import rfc3339
+from ._version import __version__
+
+REPORT_VERSION = 1
+TOOL_NAME = "provelio-verify"
+
+
+class Indication(enum.StrEnum):
+    """The three values of ETSI EN 319 102-1."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    INDETERMINATE = "INDETERMINATE"
+
+
+class SubIndication(enum.StrEnum):
+    """Why a check did not pass. ETSI EN 319 102-1 names first, then this tool's own."""
+
+    # ETSI EN 319 102-1
+    FORMAT_FAILURE = "FORMAT_FAILURE"
+    HASH_FAILURE = "HASH_FAILURE"
+    SIG_CRYPTO_FAILURE = "SIG_CRYPTO_FAILURE"
+    SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
+    CHAIN_CONSTRAINTS_FAILURE = "CHAIN_CONSTRAINTS_FAILURE"
+    CERTIFICATE_CHAIN_GENERAL_FAILURE = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+    CRYPTO_CONSTRAINTS_FAILURE = "CRYPTO_CONSTRAINTS_FAILURE"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    REVOKED = "REVOKED"
+    NO_SIGNING_CERTIFICATE_FOUND = "NO_SIGNING_CERTIFICATE_FOUND"
+    NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
+    POLICY_PROCESSING_ERROR = "POLICY_PROCESSING_ERROR"
+    SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
+    TRY_LATER = "TRY_LATER"
+    # provelio-verify
+    ANCHOR_PENDING = "ANCHOR_PENDING"
+    SOURCES_DISAGREE = "SOURCES_DISAGREE"
+    NO_CHAIN_SOURCE = "NO_CHAIN_SOURCE"
+    INSUFFICIENT_CONFIRMATIONS = "INSUFFICIENT_CONFIRMATIONS"
+    NOT_IN_BEST_CHAIN = "NOT_IN_BEST_CHAIN"
+    PROOF_OF_WORK_FAILURE = "PROOF_OF_WORK_FAILURE"
+    TEST_MODE = "TEST_MODE"
+    NETWORK_MISMATCH = "NETWORK_MISMATCH"
+    NOT_EVALUATED = "NOT_EVALUATED"
+    NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+#: Every check id, in the order of the contract's table. Reports list checks in this
+#: order and the overall sub-indication comes from the first deciding check in it.
+CHECK_IDS: tuple[str, ...] = (
+    "bundle.format",
+    "certificate.mode",
+    "file.sha256",
+    "timestamp.token",
+    "timestamp.imprint",
+    "timestamp.signature",
+    "timestamp.signing-certificate",
+    "timestamp.tsa-certificate",
+    "timestamp.chain",
+    "timestamp.revocation",
+    "anchor.merkle-path",
+    "anchor.transaction",
+    "anchor.op-return",
+    "anchor.inclusion",
+    "anchor.proof-of-work",
+    "anchor.chain",
+)
+
+TIMESTAMP_EVIDENCE_CHECKS: tuple[str, ...] = (
+    "timestamp.imprint",
+    "timestamp.signature",
+    "timestamp.signing-certificate",
+    "timestamp.tsa-certificate",
+    "timestamp.chain",
+)
+ANCHOR_CHECKS: tuple[str, ...] = tuple(c for c in CHECK_IDS if c.startswith("anchor."))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check.
+
+    ``required`` says whether an INDETERMINATE here keeps the verdict from PASSED
+    (a FAILED is always fatal, required or not).
+    """
+
+    id: str
+    indication: Indication
+    sub_indication: SubIndication | None
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    required: bool = True
+    #: Text of an unexpected exception, for ``-v``; never part of the JSON report.
+    traceback: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.id not in CHECK_IDS:
+            raise ValueError(f"unknown check id {self.id!r}")
+        if (self.indication is Indication.PASSED) != (self.sub_indication is None):
+            raise ValueError(
+                f"check {self.id}: a sub-indication goes with FAILED or INDETERMINATE only"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "indication": self.indication.value,
+            "subIndication": self.sub_indication.value if self.sub_indication else None,
+            "message": self.message,
+            "details": _jsonable(self.details),
+            "required": self.required,
+        }
+
+
+def overall(checks: Sequence[CheckResult]) -> tuple[Indication, SubIndication | None]:
+    """Contract section 4: any FAILED -> FAILED; else any required INDETERMINATE ->
+    INDETERMINATE; else PASSED. The sub-indication is the first deciding check's, in
+    table order."""
+    ordered = sorted(checks, key=lambda c: CHECK_IDS.index(c.id))
+    for check in ordered:
+        if check.indication is Indication.FAILED:
+            return Indication.FAILED, check.sub_indication
+    for check in ordered:
+        if check.indication is Indication.INDETERMINATE and check.required:
+            return Indication.INDETERMINATE, check.sub_indication
+    return Indication.PASSED, None
+
+
+class VerificationError(Exception):
+    """Raised by :meth:`Report.raise_for_indication` when the verdict is not PASSED."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        first = report.deciding_check()
+        reason = f"{first.id}: {first.message}" if first else "no check decided"
+        super().__init__(f"verification {report.indication.value}: {reason}")
+
+
+class VerificationFailed(VerificationError):
+    """The evidence is wrong: some check FAILED."""
+
+
+class VerificationIndeterminate(VerificationError):
+    """The evidence could not be established either way."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one verification established, and what it could not."""
+
+    indication: Indication
+    sub_indication: SubIndication | None
+    checks: tuple[CheckResult, ...]
+    subject: Mapping[str, Any]
+    certificate: Mapping[str, Any] | None
+    existence: Mapping[str, Any]
+    warnings: tuple[str, ...] = ()
+    #: Further top-level keys (section 4 allows added keys), e.g. ``verifiedAt``.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        checks: Sequence[CheckResult],
+        *,
+        subject: Mapping[str, Any],
+        certificate: Mapping[str, Any] | None,
+        existence: Mapping[str, Any],
+        warnings: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> Report:
+        """Order the checks as the contract's table does and compute the verdict."""
+        ids = [c.id for c in checks]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"a check id appears twice: {ids}")
+        ordered = tuple(sorted(checks, key=lambda c: CHECK_IDS.index(c.id)))
+        indication, sub = overall(ordered)
+        return cls(
+            indication=indication,
+            sub_indication=sub,
+            checks=ordered,
+            subject=subject,
+            certificate=certificate,
+            existence=existence,
+            warnings=tuple(warnings),
+            extra=dict(extra or {}),
+        )
+
+    def __bool__(self) -> NoReturn:
+        raise TypeError(
+            "a Report has no truth value: compare report.indication with Indication.PASSED "
+            "or call report.raise_for_indication()"
+        )
+
+    def __iter__(self) -> Iterator[CheckResult]:
+        return iter(self.checks)
+
+    def check(self, check_id: str) -> CheckResult:
+        """The result of one check by id.
+
+        Raises:
+            KeyError: the report holds no check with that id.
+        """
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+    def deciding_check(self) -> CheckResult | None:
+        """The check that decided a non-PASSED verdict (first in table order)."""
+        if self.indication is Indication.PASSED:
+            return None
+        for c in self.checks:
+            if c.indication is self.indication and (
+                c.indication is Indication.FAILED or c.required
+            ):
+                return c
+        return None
+
+    @property
+    def passed(self) -> bool:
+        return self.indication is Indication.PASSED
+
+    def raise_for_indication(self) -> None:
+        """Return quietly when PASSED.
+
+        Raises:
+            VerificationFailed: the verdict is FAILED.
+            VerificationIndeterminate: the verdict is INDETERMINATE.
+        """
+        if self.indication is Indication.FAILED:
+            raise VerificationFailed(self)
+        if self.indication is Indication.INDETERMINATE:
+            raise VerificationIndeterminate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of contract section 4 (fixed keys first, then added ones)."""
+        out: dict[str, Any] = {
+            "reportVersion": REPORT_VERSION,
+            "tool": {"name": TOOL_NAME, "version": __version__},
+            "indication": self.indication.value,
+            "subIndication": self.sub_indication.value if self.sub_indication else None,
+            "subject": _jsonable(self.subject),
+            "certificate": _jsonable(self.certificate),
+            "existence": _jsonable(self.existence),
+            "checks": [c.to_dict() for c in self.checks],
+            "warnings": list(self.warnings),
+        }
+        for key, value in self.extra.items():
+            if key in out:
+                raise ValueError(f"added report key {key!r} would replace a fixed key")
+            out[key] = _jsonable(value)
+        return out
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False)
+
+
+def _jsonable(value: Any) -> Any:
+    """Copy a details value into plain JSON types (bytes become lowercase hex)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    raise TypeError(f"report details cannot hold a {type(value).__name__}")

@@ -1,0 +1,101 @@
+"""The subject of a verification: a file, a stream, or a digest the caller already has."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .core.digest import hash_stream
+from .errors import InputError
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A SHA-256 digest given instead of a file (``--digest HEX``).
+
+    Raises:
+        ValueError: ``hex`` is not 64 hex characters.
+    """
+
+    hex: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.hex, str) or not _HEX64.fullmatch(self.hex):
+            raise ValueError(f"a SHA-256 digest is 64 hex characters, got {self.hex!r}")
+        object.__setattr__(self, "hex", self.hex.lower())
+
+    @property
+    def value(self) -> bytes:
+        return bytes.fromhex(self.hex)
+
+
+SubjectInput = str | os.PathLike[str] | Digest | BinaryIO
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What was hashed: ``digests`` by algorithm; ``size`` and ``path`` when a file was read."""
+
+    digests: dict[str, bytes]
+    path: str | None
+    size: int | None
+    digest_given: bool
+
+    @property
+    def sha256(self) -> bytes:
+        return self.digests["sha256"]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"sha256": self.sha256.hex(), "path": self.path, "size": self.size}
+
+
+def open_subject(
+    source: SubjectInput,
+    algorithms: Iterable[str] = ("sha256",),
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_size: Callable[[int], None] | None = None,
+) -> Subject:
+    """Hash the subject with SHA-256 and any further ``algorithms`` in one pass.
+
+    A :class:`Digest` yields only SHA-256: other algorithms cannot be derived from it.
+    ``on_size`` receives a regular file's size before reading starts (for progress bars).
+
+    Raises:
+        InputError: the path cannot be opened or read, or is not a regular file.
+    """
+    wanted = ("sha256", *algorithms)
+    if isinstance(source, Digest):
+        return Subject({"sha256": source.value}, path=None, size=None, digest_given=True)
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        try:
+            with open(path, "rb") as stream:
+                info = os.fstat(stream.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise InputError(f"{path}: not a regular file")
+                if on_size is not None:
+                    on_size(info.st_size)
+                digests, size = hash_stream(stream, wanted, progress=progress)
+        except InputError:
+            raise
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return Subject(digests, path=path, size=size, digest_given=False)
+    if hasattr(source, "read"):
+        try:
+            digests, size = hash_stream(source, wanted, progress=progress)
+        except OSError as exc:
+            raise InputError(f"cannot read the subject stream: {exc}") from None
+        name = getattr(source, "name", None)
+        return Subject(digests, path=name if isinstance(name, str) else None, size=size,
+                       digest_given=False)
+    raise TypeError(
+        f"the subject is a path, a binary stream or a Digest, not {type(source).__name__}"
+    )

@@ -1,0 +1,349 @@
+"""Runs the checks in order. The one place where check exceptions become results."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from . import _anchor_steps, _timestamp_steps
+from ._time import rfc3339
+from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, Network, parse_bundle
+from .core.digest import check_sha256
+from .errors import InputError
+from .outcome import CheckFailure, CheckIndeterminate, Passed
+from .policy import Policy
+from .report import (
+    ANCHOR_CHECKS,
+    CHECK_IDS,
+    TIMESTAMP_EVIDENCE_CHECKS,
+    CheckResult,
+    Indication,
+    Report,
+    SubIndication,
+)
+from .subject import Subject, SubjectInput, open_subject
+
+BundleInput = str | os.PathLike[str] | bytes | Bundle
+
+#: Bitcoin's tolerance on a block's timestamp: nodes accept a block up to two hours
+#: ahead of their clock, so a block's nTime bounds existence only to nTime + 2 h.
+BLOCK_TIME_TOLERANCE = timedelta(hours=2)
+
+
+class Recorder:
+    """Collects one result per check id, converting a check's outcome into a result.
+
+    Check functions return :class:`~provelio_verify.outcome.Passed` or raise
+    :class:`CheckFailure` / :class:`CheckIndeterminate`; anything else they raise is
+    a defect of this tool and is reported as INDETERMINATE / INTERNAL_ERROR (never
+    PASSED, never a traceback on the user's screen).
+    """
+
+    def __init__(self) -> None:
+        self.results: dict[str, CheckResult] = {}
+        self.warnings: list[str] = []
+
+    def run(self, check_id: str, check: Callable[[], Passed], *, required: bool) -> Any:
+        """Run ``check`` and record its result; return its value when it passed, else None."""
+        try:
+            outcome = check()
+        except CheckFailure as exc:
+            self._add(CheckResult(check_id, Indication.FAILED, exc.sub_indication, exc.message,
+                                  exc.details, required))
+            return None
+        except CheckIndeterminate as exc:
+            self._add(CheckResult(check_id, Indication.INDETERMINATE, exc.sub_indication,
+                                  exc.message, exc.details, required))
+            return None
+        except Exception as exc:  # noqa: BLE001 - the one place that converts everything
+            self._add(CheckResult(
+                check_id, Indication.INDETERMINATE, SubIndication.INTERNAL_ERROR,
+                f"internal error in this check ({type(exc).__name__}: {exc}); "
+                "please report it with the bundle",
+                {}, required, traceback=traceback.format_exc(),
+            ))
+            return None
+        if not isinstance(outcome, Passed):  # a defect: a check must say what it established
+            raise TypeError(f"check {check_id} returned {type(outcome).__name__}, not Passed")
+        self.warnings.extend(outcome.warnings)
+        self._add(CheckResult(check_id, Indication.PASSED, None, outcome.message,
+                              outcome.details, required))
+        return outcome.value
+
+    def skip(
+        self,
+        check_id: str,
+        sub_indication: SubIndication,
+        message: str,
+        *,
+        required: bool,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a check that could not run at all (INDETERMINATE)."""
+        self._add(CheckResult(check_id, Indication.INDETERMINATE, sub_indication, message,
+                              dict(details or {}), required))
+
+    def passed(self, check_id: str) -> bool:
+        result = self.results.get(check_id)
+        return result is not None and result.indication is Indication.PASSED
+
+    def _add(self, result: CheckResult) -> None:
+        if result.id in self.results:
+            raise ValueError(f"check {result.id} recorded twice")
+        self.results[result.id] = result
+
+
+def load_bundle(source: BundleInput) -> tuple[Bundle | None, BundleFormatError | None]:
+    """Read and parse a bundle; a malformed one is returned as its error.
+
+    Raises:
+        InputError: the bundle path cannot be read.
+    """
+    if isinstance(source, Bundle):
+        return source, None
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        try:
+            with open(path, "rb") as stream:
+                # Read one byte past the limit so an over-size bundle is seen as such.
+                data = stream.read(MAX_BUNDLE_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    else:
+        raise TypeError(f"a bundle is a path, bytes or a Bundle, not {type(source).__name__}")
+    try:
+        return parse_bundle(data), None
+    except BundleFormatError as exc:
+        return None, exc
+
+
+class Verifier:
+    """Verifies subjects against proof bundles under one policy and set of chain sources.
+
+    A Verifier holds no per-verification state and may be reused for many bundles;
+    caches it holds (TSA path results, chain-source answers) make a batch faster
+    without changing any verdict.
+    """
+
+    def __init__(self, policy: Policy | None = None, sources: Sequence[Any] = ()) -> None:
+        self.policy = policy or Policy()
+        self.sources = tuple(sources)
+
+    def verify(
+        self,
+        subject: SubjectInput,
+        bundle: BundleInput,
+        *,
+        progress: Callable[[int], None] | None = None,
+        on_size: Callable[[int], None] | None = None,
+    ) -> Report:
+        """Verify ``subject`` (a path, a binary stream or a :class:`Digest`) against
+        ``bundle`` (a path, the bundle's bytes, or a parsed :class:`Bundle`).
+
+        Raises:
+            InputError: the subject or the bundle cannot be read.
+        """
+        now = self.policy.now or datetime.now(UTC)
+        parsed, format_error = load_bundle(bundle)
+        rec = Recorder()
+        if parsed is None:
+            assert format_error is not None
+            return self._malformed(rec, format_error, subject, now)
+        rec.warnings.extend(parsed.warnings)
+        rec.run("bundle.format", lambda: Passed(
+            "bundle parses and obeys proof-bundle v1",
+            {"bundleSha256": parsed.source_sha256.hex() if parsed.source_sha256 else None},
+        ), required=True)
+        rec.run("certificate.mode", lambda: _check_mode(parsed, self.policy), required=True)
+        if parsed.certificate.test_mode and self.policy.allow_test_mode:
+            rec.warnings.append("test-mode certificate: accepted by --allow-test-mode, "
+                                "but it is not evidence")
+
+        # Learn the token's imprint algorithm first so the file is read only once.
+        algorithms = _timestamp_steps.subject_algorithms(parsed.timestamp)
+        subj = open_subject(subject, algorithms, progress=progress, on_size=on_size)
+        claimed_size = parsed.certificate.file_size
+        rec.run("file.sha256", lambda: check_sha256(
+            subj.sha256, parsed.certificate.sha256_hash,
+            size=subj.size, claimed_size=claimed_size,
+        ), required=True)
+
+        ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now)
+        anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now)
+        return self._report(rec, parsed, subj, now, ts_facts, anchor_facts)
+
+    # ------------------------------------------------------------------ reports
+
+    def _malformed(
+        self, rec: Recorder, error: BundleFormatError, subject: SubjectInput, now: datetime
+    ) -> Report:
+        rec.run("bundle.format", lambda: _raise(CheckFailure(
+            SubIndication.FORMAT_FAILURE, str(error),
+            {"field": error.field, "problem": error.problem},
+        )), required=True)
+        for check_id in CHECK_IDS[1:]:
+            rec.skip(check_id, SubIndication.NOT_EVALUATED,
+                     "not evaluated: the bundle is malformed", required=True)
+        subject_info: dict[str, Any] = {"sha256": None, "path": None, "size": None}
+        if isinstance(subject, (str, os.PathLike)):
+            subject_info["path"] = os.fspath(subject)
+        return Report.build(
+            list(rec.results.values()),
+            subject=subject_info,
+            certificate=None,
+            existence={"notAfter": None, "evidence": []},
+            warnings=rec.warnings,
+            extra=_extra(now, self.policy, None),
+        )
+
+    def _report(
+        self,
+        rec: Recorder,
+        bundle: Bundle,
+        subject: Subject,
+        now: datetime,
+        ts_facts: _timestamp_steps.TimestampFacts | None,
+        anchor_facts: _anchor_steps.AnchorFacts | None,
+    ) -> Report:
+        missing = [c for c in CHECK_IDS if c not in rec.results]
+        if missing:  # a defect: every check id appears exactly once
+            raise AssertionError(f"checks not recorded: {missing}")
+        cert = bundle.certificate
+        return Report.build(
+            list(rec.results.values()),
+            subject=subject.to_dict(),
+            certificate={
+                "certificateId": cert.certificate_id,
+                "publicId": cert.public_id,
+                "status": cert.status.value,
+                "testMode": cert.test_mode,
+                "fileName": cert.file_name,
+                "fileSize": cert.file_size,
+                "fileType": cert.file_type,
+                "createdAt": cert.created_at,
+                "sha256Hash": cert.sha256_hash.hex(),
+                "metadata": dict(cert.metadata or {}),
+            },
+            existence=_existence(rec, ts_facts, anchor_facts),
+            warnings=rec.warnings,
+            extra=_extra(now, self.policy, bundle),
+        )
+
+
+def _raise(exc: Exception) -> Passed:
+    raise exc
+
+
+def _check_mode(bundle: Bundle, policy: Policy) -> Passed:
+    """(1) Contract section 4: a test-mode certificate is FAILED unless allowed; a
+    testMode that contradicts anchor.network is FAILED."""
+    cert = bundle.certificate
+    network = bundle.anchor.network if bundle.anchor else None
+    if cert.test_mode and network is Network.MAINNET:
+        raise CheckFailure(
+            SubIndication.NETWORK_MISMATCH,
+            "testMode is true but anchor.network is mainnet: test certificates are not "
+            "anchored on mainnet",
+            {"testMode": True, "network": network.value},
+        )
+    if not cert.test_mode and network is not None and network is not Network.MAINNET:
+        raise CheckFailure(
+            SubIndication.NETWORK_MISMATCH,
+            f"testMode is false but anchor.network is {network.value}: live certificates "
+            "are anchored on mainnet",
+            {"testMode": False, "network": network.value},
+        )
+    if cert.test_mode and not policy.allow_test_mode:
+        raise CheckFailure(
+            SubIndication.TEST_MODE,
+            "test-mode certificate: not evidence (pass --allow-test-mode to check it anyway)",
+            {"testMode": True, "network": network.value if network else None},
+        )
+    mode = "test-mode certificate, allowed by policy" if cert.test_mode else "live certificate"
+    where = f" anchored on {network.value}" if network else ""
+    return Passed(f"{mode}{where}",
+                  {"testMode": cert.test_mode, "network": network.value if network else None})
+
+
+def _existence(
+    rec: Recorder,
+    ts: _timestamp_steps.TimestampFacts | None,
+    anchor: _anchor_steps.AnchorFacts | None,
+) -> dict[str, Any]:
+    """Contract section 4: the earliest bound over the evidence that PASSED."""
+    bounds: list[tuple[datetime, str]] = []
+    if rec.passed("file.sha256"):
+        if ts is not None and ts.not_after is not None and all(
+            rec.passed(c) for c in TIMESTAMP_EVIDENCE_CHECKS
+        ):
+            bounds.append((ts.not_after, "rfc3161"))
+        if anchor is not None and anchor.block_time is not None and all(
+            rec.passed(c) for c in ANCHOR_CHECKS
+        ):
+            bounds.append((anchor.block_time + BLOCK_TIME_TOLERANCE, "bitcoin"))
+    if not bounds:
+        return {"notAfter": None, "evidence": []}
+    return {
+        "notAfter": rfc3339(min(b for b, _ in bounds), round_up=True),
+        "evidence": [name for _, name in bounds],
+    }
+
+
+def _extra(now: datetime, policy: Policy, bundle: Bundle | None) -> dict[str, Any]:
+    return {
+        "verifiedAt": rfc3339(now),
+        "policy": {
+            "minConfirmations": policy.min_confirmations,
+            "requireAnchor": policy.require_anchor,
+            "requireRevocation": policy.require_revocation,
+            "allowTestMode": policy.allow_test_mode,
+            "allowLegacySha1": policy.allow_legacy_sha1,
+            "tsaRoots": len(policy.tsa_roots),
+            "systemRoots": policy.use_system_roots,
+        },
+        "bundle": {
+            "sha256": bundle.source_sha256.hex() if bundle and bundle.source_sha256 else None,
+        },
+    }
+
+
+def verify(
+    file_or_digest: SubjectInput,
+    bundle: BundleInput,
+    *,
+    policy: Policy | None = None,
+    sources: Iterable[Any] = (),
+) -> Report:
+    """Verify a file (path or binary stream) or a :class:`Digest` against a proof bundle.
+
+    Returns a :class:`Report` whatever the verdict; a malformed bundle is a FAILED
+    report, not an exception.
+
+    Raises:
+        InputError: the file or the bundle path cannot be read.
+    """
+    return Verifier(policy, tuple(sources)).verify(file_or_digest, bundle)
+
+
+def verify_strict(
+    file_or_digest: SubjectInput,
+    bundle: BundleInput,
+    *,
+    policy: Policy | None = None,
+    sources: Iterable[Any] = (),
+) -> Report:
+    """As :func:`verify`, but a verdict other than PASSED raises.
+
+    Raises:
+        InputError: the file or the bundle path cannot be read.
+        VerificationFailed: the verdict is FAILED.
+        VerificationIndeterminate: the verdict is INDETERMINATE.
+    """
+    report = verify(file_or_digest, bundle, policy=policy, sources=sources)
+    report.raise_for_indication()
+    return report
