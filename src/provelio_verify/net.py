@@ -1,0 +1,304 @@
+"""The one door to the network.
+
+Every byte this tool fetches comes through :class:`HttpClient`: bounded timeouts, a
+bounded number of retries with exponential backoff, ``Retry-After`` honoured on 429
+and 503 (up to a cap), a cap on response size, and URLs with their credentials
+removed wherever they are shown. Every foreign exception becomes :class:`NetworkError`.
+
+Nothing constructs an ``HttpClient`` unless the user named a source (a node, an
+explorer, or ``--fetch-revocation``); a default verification opens no socket.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from .errors import ProvelioError
+
+#: Default cap on a response body: headers, proofs and CRLs of real CAs fit easily.
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+
+class NetworkError(ProvelioError):
+    """A request did not produce a usable answer (after any retries)."""
+
+
+class _NotRetryable(NetworkError):
+    """An answer that another attempt would not improve (e.g. over the size cap)."""
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Limits on every request.
+
+    Attributes:
+        connect_timeout / read_timeout: seconds, per attempt.
+        retries: further attempts after the first, on connection errors, timeouts,
+            429 and 5xx answers.
+        backoff: seconds before the first retry; doubled for each further one.
+        max_retry_after: the longest ``Retry-After`` honoured, in seconds; a server
+            asking for longer is treated as unavailable.
+        deadline: seconds for one request including all retries and waits.
+        max_bytes: the largest response body accepted.
+    """
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    retries: int = 3
+    backoff: float = 0.5
+    max_retry_after: float = 30.0
+    deadline: float = 90.0
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    url: str  # redacted
+
+    def text(self) -> str:
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NetworkError(f"{self.url}: answer is not UTF-8 text") from exc
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request as it happened, for the report: never holds credentials."""
+
+    method: str
+    url: str
+    status: int | None
+    attempts: int
+    seconds: float
+    error: str | None = None
+
+
+def redact(url: str) -> str:
+    """``url`` with any user name and password removed (``http://***@host/``)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query,
+                                    parts.fragment))
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """Separate ``user:pass@`` from a URL, so credentials travel only in a header.
+
+    Raises:
+        ValueError: the URL is not http(s) or has no host.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{redact(url)} is not an http:// or https:// URL")
+    auth = None
+    if parts.username is not None:
+        auth = (urllib.parse.unquote(parts.username),
+                urllib.parse.unquote(parts.password or ""))
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, "")), auth
+
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class HttpClient:
+    """HTTP with the limits of :class:`HttpPolicy`. Thread-safe; picklable (sessions
+    are per thread and re-created after unpickling)."""
+
+    def __init__(
+        self,
+        policy: HttpPolicy | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy or HttpPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._local = threading.local()
+        self._log_lock = threading.Lock()
+        self.log: list[Exchange] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"policy": self.policy, "log": list(self.log)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["policy"])  # type: ignore[misc]
+        self.log = state["log"]
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = "provelio-verify"
+            self._local.session = session
+        return session
+
+    def get(self, url: str, *, auth: tuple[str, str] | None = None,
+            headers: Mapping[str, str] | None = None, max_bytes: int | None = None,
+            allow_redirects: bool = False) -> Response:
+        """GET ``url``; any status is returned except those retried to exhaustion.
+
+        Raises:
+            NetworkError: unreachable, timed out, too large, or still failing after
+                the retries.
+        """
+        return self.request("GET", url, auth=auth, headers=headers, max_bytes=max_bytes,
+                            allow_redirects=allow_redirects)
+
+    def post(self, url: str, body: bytes, *, auth: tuple[str, str] | None = None,
+             headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Response:
+        """POST ``body`` to ``url``.
+
+        Raises:
+            NetworkError: as :meth:`get`.
+        """
+        return self.request("POST", url, body=body, auth=auth, headers=headers,
+                            max_bytes=max_bytes)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        auth: tuple[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send one request with retries. See :meth:`get`.
+
+        Raises:
+            NetworkError: as :meth:`get`.
+        """
+        shown = redact(url)
+        limit = max_bytes or self.policy.max_bytes
+        started = self._clock()
+        attempts = 0
+        last_error = "no attempt made"
+        status: int | None = None
+        while True:
+            attempts += 1
+            wait: float | None = None
+            try:
+                response = self._once(method, url, body, auth, headers, limit, allow_redirects)
+            except _NotRetryable as exc:
+                self._record(method, shown, None, attempts, started, str(exc))
+                raise NetworkError(str(exc)) from None
+            except NetworkError as exc:
+                last_error = str(exc)
+                wait = self._backoff(attempts)
+            else:
+                status = response.status
+                if status not in _RETRY_STATUSES:
+                    self._record(method, shown, status, attempts, started, None)
+                    return response
+                last_error = f"HTTP {status}"
+                wait = self._retry_after(response.headers, attempts)
+                if wait is None:
+                    last_error = (f"HTTP {status} with Retry-After over "
+                                  f"{self.policy.max_retry_after:g} s")
+            spent = self._clock() - started
+            if (wait is None or attempts > self.policy.retries
+                    or spent + wait > self.policy.deadline):
+                self._record(method, shown, status, attempts, started, last_error)
+                raise NetworkError(
+                    f"{method} {shown} failed after {attempts} attempt(s) in {spent:.1f} s: "
+                    f"{last_error}")
+            self._sleep(wait)
+
+    def _once(self, method: str, url: str, body: bytes | None, auth: tuple[str, str] | None,
+              headers: Mapping[str, str] | None, limit: int,
+              allow_redirects: bool) -> Response:
+        shown = redact(url)
+        try:
+            with self._session().request(
+                method, url, data=body, auth=auth, headers=dict(headers or {}),
+                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                stream=True, allow_redirects=allow_redirects,
+            ) as raw:
+                declared = raw.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > limit:
+                    raise _NotRetryable(
+                        f"{shown}: answer of {declared} bytes is over the limit of {limit}")
+                chunks = []
+                size = 0
+                for chunk in raw.iter_content(chunk_size=65536):
+                    size += len(chunk)
+                    if size > limit:
+                        raise _NotRetryable(
+                            f"{shown}: answer is over the limit of {limit} bytes")
+                    chunks.append(chunk)
+                return Response(raw.status_code, b"".join(chunks), dict(raw.headers), shown)
+        except NetworkError:
+            raise
+        except requests.Timeout:
+            raise NetworkError(f"{shown}: timed out") from None
+        except requests.ConnectionError as exc:
+            raise NetworkError(f"{shown}: cannot connect ({_reason(exc)})") from None
+        except requests.RequestException as exc:
+            raise NetworkError(f"{shown}: {type(exc).__name__}") from None
+
+    def _backoff(self, attempts: int) -> float:
+        return self.policy.backoff * (2 ** (attempts - 1))
+
+    def _retry_after(self, headers: Mapping[str, str], attempts: int) -> float | None:
+        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+        if value is None:
+            return self._backoff(attempts)
+        value = value.strip()
+        seconds: float
+        if value.isdigit():
+            seconds = float(value)
+        else:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return self._backoff(attempts)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
+        return seconds if seconds <= self.policy.max_retry_after else None
+
+    def _record(self, method: str, url: str, status: int | None, attempts: int,
+                started: float, error: str | None) -> None:
+        with self._log_lock:
+            self.log.append(Exchange(method, url, status, attempts,
+                                     round(self._clock() - started, 3), error))
+
+
+def _reason(exc: Exception) -> str:
+    """A short cause without the URL (which may hold credentials)."""
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out",
+                   "Network is unreachable", "No route to host", "Connection reset"):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__

@@ -1,0 +1,138 @@
+"""The one door to the network, against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.server
+import pickle
+import threading
+import time
+
+import pytest
+
+from provelio_verify.net import HttpClient, HttpPolicy, NetworkError, redact, split_credentials
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    script: dict[str, list[tuple[int, dict[str, str], bytes]]] = {}
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self):  # noqa: N802
+        type(self).seen.append((self.path, self.headers.get("Authorization")))
+        queue = self.script.get(self.path) or [(404, {}, b"not found")]
+        status, headers, body = queue.pop(0) if len(queue) > 1 else queue[0]
+        if self.path == "/slow":
+            time.sleep(1.0)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    _Handler.script = {}
+    _Handler.seen = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", _Handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _client(**kw):
+    sleeps = []
+    client = HttpClient(HttpPolicy(**kw), sleep=sleeps.append)
+    return client, sleeps
+
+
+def test_plain_get(server):
+    base, handler = server
+    handler.script["/a"] = [(200, {}, b"hello")]
+    client, _ = _client()
+    response = client.get(base + "/a")
+    assert (response.status, response.body) == (200, b"hello")
+    assert client.log[-1].attempts == 1
+
+
+def test_retry_after_is_honoured_then_answer(server):
+    base, handler = server
+    handler.script["/r"] = [(429, {"Retry-After": "2"}, b""), (200, {}, b"ok")]
+    client, sleeps = _client()
+    assert client.get(base + "/r").body == b"ok"
+    assert sleeps == [2.0]
+    assert client.log[-1].attempts == 2
+
+
+def test_retry_after_too_long_gives_up_at_once(server):
+    base, handler = server
+    handler.script["/r"] = [(429, {"Retry-After": "3600"}, b"")]
+    client, sleeps = _client()
+    with pytest.raises(NetworkError, match="Retry-After over 30 s"):
+        client.get(base + "/r")
+    assert sleeps == []
+
+
+def test_server_errors_are_retried_with_backoff_and_bounded(server):
+    base, handler = server
+    handler.script["/e"] = [(503, {}, b"")]
+    client, sleeps = _client(retries=3, backoff=0.5)
+    with pytest.raises(NetworkError, match="after 4 attempt"):
+        client.get(base + "/e")
+    assert sleeps == [0.5, 1.0, 2.0]
+
+
+def test_client_errors_are_returned_not_retried(server):
+    base, handler = server
+    client, sleeps = _client()
+    assert client.get(base + "/missing").status == 404
+    assert sleeps == []
+
+
+def test_oversize_answer_is_refused(server):
+    base, handler = server
+    handler.script["/big"] = [(200, {}, b"x" * 5000)]
+    client, sleeps = _client(max_bytes=1000)
+    with pytest.raises(NetworkError, match="over the limit of 1000"):
+        client.get(base + "/big")
+    assert sleeps == []
+
+
+def test_timeout_is_bounded(server):
+    base, handler = server
+    handler.script["/slow"] = [(200, {}, b"late")]
+    client, _ = _client(read_timeout=0.2, retries=1, backoff=0.01)
+    with pytest.raises(NetworkError, match="timed out"):
+        client.get(base + "/slow")
+
+
+def test_unreachable_port_is_a_network_error():
+    client, _ = _client(retries=0)
+    with pytest.raises(NetworkError, match="cannot connect"):
+        client.get("http://127.0.0.1:9/")
+
+
+def test_credentials_travel_in_a_header_and_are_never_shown(server):
+    base, handler = server
+    handler.script["/auth"] = [(200, {}, b"ok")]
+    url = base.replace("http://", "http://alice:s3cret@") + "/auth"
+    plain, auth = split_credentials(url)
+    assert "s3cret" not in plain and auth == ("alice", "s3cret")
+    client, _ = _client()
+    client.get(plain, auth=auth)
+    assert handler.seen[-1][1].startswith("Basic ")
+    assert redact(url) == base.replace("http://", "http://***@") + "/auth"
+    assert all("s3cret" not in e.url for e in client.log)
+
+
+def test_client_survives_pickling(server):
+    base, handler = server
+    handler.script["/a"] = [(200, {}, b"again")]
+    client, _ = _client()
+    copy = pickle.loads(pickle.dumps(client))
+    assert copy.get(base + "/a").body == b"again"
