@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn
 
 from ._time import rfc3339
