@@ -157,3 +157,38 @@ def test_crash_outside_checks_gives_a_message_not_a_traceback(monkeypatch, capsy
     assert caught.value.code == 3
     err = capsys.readouterr().err
     assert "internal error" in err and "Traceback" not in err
+
+
+def _big_file_case(tmp_path):
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as out:
+        out.truncate(65 * 1024 * 1024)  # sparse: over the 64 MiB threshold, no disk used
+    (tmp_path / "proof.json").write_bytes((OK / "proof.json").read_bytes())
+    return ["big.bin", "proof.json"]
+
+
+def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
+    args = _big_file_case(tmp_path)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "provelio_verify", *args], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=follower,
+                            env=dict(os.environ, NO_COLOR="1"))
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(leader)
+    assert "hashing" in b"".join(chunks).decode()
+
+
+def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path):
+    proc = run_cli(_big_file_case(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 1  # the sparse file is not the document
+    assert proc.stderr == ""
