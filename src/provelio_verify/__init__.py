@@ -21,7 +21,7 @@ from .errors import (
 )
 from .policy import Policy
 from .report import CHECK_IDS, CheckResult, Indication, Report, SubIndication
-from .subject import Digest
+from .subject import Digest, Missing
 from .trust import load_certificates
 from .verifier import Verifier, verify, verify_strict
 
@@ -34,6 +34,7 @@ __all__ = [
     "CheckIndeterminate",
     "CheckResult",
     "Digest",
+    "Missing",
     "Indication",
     "InputError",
     "Network",

@@ -10,7 +10,9 @@ from typing import Any
 
 import click
 
+from . import batch_cli
 from ._version import __version__
+from .batch import discover
 from .errors import InputError
 from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
@@ -91,6 +93,13 @@ def _fail_usage(message: str) -> None:
 @click.option("--allow-test-mode", is_flag=True,
               help="Accept test-mode certificates (integration testing; not evidence).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--batch", "batch_source", metavar="SOURCE",
+              help="Verify many certificates: a folder (NAME beside NAME.proof.json) or a "
+                   "manifest (.csv or .jsonl with file, proof, optional digest).")
+@click.option("--jsonl", "jsonl_path", metavar="PATH", type=click.Path(dir_okay=False),
+              help="With --batch: write one JSON report per line to PATH.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="With --batch: items verified in parallel (default: the number of cores).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
 def command(
@@ -107,14 +116,23 @@ def command(
     require_revocation: bool,
     allow_test_mode: bool,
     as_json: bool,
+    batch_source: str | None,
+    jsonl_path: str | None,
+    jobs: int | None,
     verbose: bool,
 ) -> None:
     """Verify FILE (or --digest HEX) against the proof bundle PROOF.
 
     Exit status: 0 PASSED, 1 FAILED, 2 usage error, 3 INDETERMINATE.
     """
-    subject: Any
-    if digest is not None:
+    subject: Any = None
+    proof = ""
+    if batch_source is not None:
+        if paths or digest:
+            _fail_usage("--batch takes no FILE, PROOF or --digest")
+    elif jsonl_path or jobs:
+        _fail_usage("--jsonl and --jobs go with --batch")
+    elif digest is not None:
         if len(paths) != 1:
             _fail_usage("with --digest give only PROOF (no FILE)")
         try:
@@ -146,6 +164,9 @@ def command(
         raise click.UsageError(str(exc)) from None
 
     verifier = Verifier(policy)
+    if batch_source is not None:
+        _batch(verifier, batch_source, jsonl_path, jobs, as_json, [*tsa_roots])
+        return
     progress = _Progress()
     try:
         report = verifier.verify(subject, proof, progress=progress.update,
@@ -156,6 +177,37 @@ def command(
         progress.close()
     _emit(report, as_json=as_json, verbose=verbose)
     sys.exit(EXIT_CODES[report.indication])
+
+
+def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | None,
+           as_json: bool, protected: list[str]) -> None:
+    try:
+        items, notes = discover(source)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
+    inputs = {os.path.realpath(p) for p in (source, *protected)}
+    inputs |= {os.path.realpath(p) for i in items for p in (i.file, i.proof) if p}
+    if jsonl_path and os.path.realpath(jsonl_path) in inputs:
+        _fail_usage(f"--jsonl {jsonl_path} would overwrite an input")
+    jsonl = None
+    try:
+        if jsonl_path:
+            try:
+                jsonl = open(jsonl_path, "w", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                raise click.UsageError(
+                    f"cannot write {jsonl_path}: {exc.strerror or exc}") from None
+        color = _use_color(sys.stdout)
+        summary = batch_cli.run(items, notes, verifier, jobs=jobs or os.cpu_count() or 1,
+                                jsonl=jsonl, as_json=as_json, color=color)
+    finally:
+        if jsonl is not None:
+            jsonl.close()
+    if summary.interrupted:
+        click.echo(f"interrupted: {summary.done} of {summary.total} item(s) verified"
+                   + (f"; their reports are in {jsonl_path}" if jsonl_path else ""), err=True)
+        sys.exit(130)
+    sys.exit(EXIT_CODES[summary.worst()])
 
 
 def _check_readable(path: str) -> None:

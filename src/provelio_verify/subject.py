@@ -35,7 +35,19 @@ class Digest:
         return bytes.fromhex(self.hex)
 
 
-SubjectInput = str | os.PathLike[str] | Digest | BinaryIO
+@dataclass(frozen=True)
+class Missing:
+    """The subject is not at hand (a batch found a proof without its file).
+
+    The bundle is still checked, with its own ``sha256Hash`` standing in for the
+    file's digest, and ``file.sha256`` is INDETERMINATE with ``reason``.
+    """
+
+    reason: str
+    path: str | None = None
+
+
+SubjectInput = str | os.PathLike[str] | Digest | Missing | BinaryIO
 
 
 @dataclass(frozen=True)
@@ -46,13 +58,17 @@ class Subject:
     path: str | None
     size: int | None
     digest_given: bool
+    #: Why the subject could not be read (see :class:`Missing`); its digest is then
+    #: the bundle's claim, which nothing has checked.
+    missing: str | None = None
 
     @property
     def sha256(self) -> bytes:
         return self.digests["sha256"]
 
     def to_dict(self) -> dict[str, object]:
-        return {"sha256": self.sha256.hex(), "path": self.path, "size": self.size}
+        sha256 = None if self.missing else self.sha256.hex()
+        return {"sha256": sha256, "path": self.path, "size": self.size}
 
 
 def open_subject(
@@ -71,6 +87,8 @@ def open_subject(
         InputError: the path cannot be opened or read, or is not a regular file.
     """
     wanted = ("sha256", *algorithms)
+    if isinstance(source, Missing):
+        raise TypeError("a Missing subject has no digest to compute; the claim stands in")
     if isinstance(source, Digest):
         return Subject({"sha256": source.value}, path=None, size=None, digest_given=True)
     if isinstance(source, (str, os.PathLike)):

@@ -24,7 +24,7 @@ from .report import (
     Report,
     SubIndication,
 )
-from .subject import Subject, SubjectInput, open_subject
+from .subject import Missing, Subject, SubjectInput, open_subject
 
 BundleInput = str | os.PathLike[str] | bytes | Bundle
 
@@ -164,18 +164,55 @@ class Verifier:
             rec.warnings.append("test-mode certificate: accepted by --allow-test-mode, "
                                 "but it is not evidence")
 
-        # Learn the token's imprint algorithm first so the file is read only once.
-        algorithms = _timestamp_steps.subject_algorithms(parsed.timestamp)
-        subj = open_subject(subject, algorithms, progress=progress, on_size=on_size)
-        claimed_size = parsed.certificate.file_size
-        rec.run("file.sha256", lambda: check_sha256(
-            subj.sha256, parsed.certificate.sha256_hash,
-            size=subj.size, claimed_size=claimed_size,
-        ), required=True)
+        if isinstance(subject, Missing):
+            # (2) The file is not at hand: the claim stands in for its digest so the
+            # rest of the bundle is still judged, and file.sha256 says what is missing.
+            subj = Subject({"sha256": parsed.certificate.sha256_hash}, path=subject.path,
+                           size=None, digest_given=True, missing=subject.reason)
+            rec.skip("file.sha256", SubIndication.SIGNED_DATA_NOT_FOUND,
+                     f"{subject.reason}: the file's SHA-256 was not computed; verify the "
+                     f"file itself (sha256sum FILE must print "
+                     f"{parsed.certificate.sha256_hash.hex()})", required=True)
+        else:
+            # Learn the token's imprint algorithm first so the file is read only once.
+            algorithms = _timestamp_steps.subject_algorithms(parsed.timestamp)
+            subj = open_subject(subject, algorithms, progress=progress, on_size=on_size)
+            claimed_size = parsed.certificate.file_size
+            rec.run("file.sha256", lambda: check_sha256(
+                subj.sha256, parsed.certificate.sha256_hash,
+                size=subj.size, claimed_size=claimed_size,
+            ), required=True)
 
         ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now)
         anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now)
         return self._report(rec, parsed, subj, now, ts_facts, anchor_facts)
+
+    def verify_without_proof(self, subject: SubjectInput | None, reason: str) -> Report:
+        """The report for a file whose proof bundle is missing or unreadable: the file
+        is hashed (so its proof can be looked for) and nothing else can be judged.
+
+        Raises:
+            InputError: the subject cannot be read.
+        """
+        now = self.policy.now or datetime.now(UTC)
+        rec = Recorder()
+        if subject is None:
+            subject_info: dict[str, Any] = {"sha256": None, "path": None, "size": None}
+            hint = ""
+        else:
+            subj = open_subject(subject)
+            subject_info = subj.to_dict()
+            hint = f"; find the proof bundle for SHA-256 {subj.sha256.hex()}"
+        rec.skip("bundle.format", SubIndication.PROOF_NOT_FOUND,
+                 f"{reason}: nothing proves this file{hint}", required=True)
+        for check_id in CHECK_IDS[1:]:
+            rec.skip(check_id, SubIndication.NOT_EVALUATED,
+                     "not evaluated: no proof bundle", required=True)
+        return Report.build(
+            list(rec.results.values()), subject=subject_info, certificate=None,
+            existence={"notAfter": None, "evidence": []}, warnings=rec.warnings,
+            extra=_extra(now, self.policy, None),
+        )
 
     # ------------------------------------------------------------------ reports
 

@@ -1,0 +1,370 @@
+"""Batch audits: many certificates, verified in parallel, each exactly as a single run.
+
+The per-item work, :func:`verify_item`, is a pure, picklable function of an item and
+a :class:`~provelio_verify.verifier.Verifier`: the same engine can run items in this
+process, in a pool of processes (``jobs``), or on any executor that can pickle them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import re
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import InputError
+from .report import Indication, Report
+from .subject import Digest, Missing
+from .verifier import Verifier
+
+PROOF_SUFFIX = ".proof.json"
+MANIFEST_COLUMNS = ("file", "proof", "digest")
+#: Largest manifest read; a million rows fit easily.
+MAX_MANIFEST_BYTES = 512 * 1024 * 1024
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+#: Severity for the batch's exit status: the worst indication wins.
+_SEVERITY = {Indication.PASSED: 0, Indication.INDETERMINATE: 1, Indication.FAILED: 2}
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One certificate to verify. ``problem`` says why it cannot be verified in full
+    (a proof without its file, a file without a proof, a bad manifest row)."""
+
+    index: int
+    name: str
+    file: str | None
+    proof: str | None
+    digest: str | None = None
+    size: int = 0
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    item: BatchItem
+    indication: Indication
+    sub_indication: str | None
+    #: The deciding check and its message, for the one-line summary.
+    deciding: tuple[str, str] | None
+    failed_checks: tuple[str, ...]
+    #: The full report as JSON data, with the item added under ``"item"``.
+    report: dict[str, Any]
+
+
+@dataclass
+class BatchSummary:
+    total: int = 0
+    done: int = 0
+    bytes_total: int = 0
+    bytes_done: int = 0
+    by_indication: Counter[str] = field(default_factory=Counter)
+    by_failed_check: Counter[str] = field(default_factory=Counter)
+    by_sub_indication: Counter[str] = field(default_factory=Counter)
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, outcome: ItemOutcome) -> None:
+        self.done += 1
+        self.bytes_done += outcome.item.size
+        self.by_indication[outcome.indication.value] += 1
+        if outcome.sub_indication:
+            self.by_sub_indication[outcome.sub_indication] += 1
+        self.by_failed_check.update(outcome.failed_checks)
+
+    def worst(self) -> Indication:
+        if self.interrupted and self.done < self.total:
+            worst = Indication.INDETERMINATE  # unverified items are not PASSED
+        else:
+            worst = Indication.PASSED
+        for indication in Indication:
+            if self.by_indication[indication.value] and \
+                    _SEVERITY[indication] > _SEVERITY[worst]:
+                worst = indication
+        return worst
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.total,
+            "verified": self.done,
+            "interrupted": self.interrupted,
+            "indication": self.worst().value,
+            "byIndication": {i.value: self.by_indication[i.value] for i in Indication},
+            "byFailedCheck": dict(sorted(self.by_failed_check.items())),
+            "bySubIndication": dict(sorted(self.by_sub_indication.items())),
+            "bytes": self.bytes_done,
+            "notes": list(self.notes),
+        }
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(source: str | os.PathLike[str]) -> tuple[list[BatchItem], list[str]]:
+    """The items of a batch: a folder (each ``NAME`` beside ``NAME.proof.json``) or a
+    manifest (``.csv`` or ``.jsonl``/``.ndjson`` with ``file``, ``proof``, optional
+    ``digest``; relative paths are relative to the manifest's folder).
+
+    Returns the items, sorted by name for a folder and in row order for a manifest,
+    and notes for the summary (e.g. hidden files that were ignored).
+
+    Raises:
+        InputError: the source cannot be read, is of an unknown kind, or holds no item.
+    """
+    path = os.fspath(source)
+    if os.path.isdir(path):
+        items, notes = _discover_folder(path)
+    elif os.path.isfile(path):
+        items, notes = _discover_manifest(path)
+    else:
+        raise InputError(f"cannot read {path}: no such file or folder")
+    if not items:
+        raise InputError(f"{path}: no certificates found")
+    return items, notes
+
+
+def _discover_folder(root: str) -> tuple[list[BatchItem], list[str]]:
+    files: set[str] = set()
+    proofs: set[str] = set()
+    hidden = 0
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.startswith("."):
+                hidden += 1
+                continue
+            rel = os.path.relpath(os.path.join(folder, name), root)
+            (proofs if name.endswith(PROOF_SUFFIX) else files).add(rel)
+    items: list[BatchItem] = []
+    for rel in sorted(files | {p[: -len(PROOF_SUFFIX)] for p in proofs}):
+        proof_rel = rel + PROOF_SUFFIX
+        file_path = os.path.join(root, rel) if rel in files else None
+        proof_path = os.path.join(root, proof_rel) if proof_rel in proofs else None
+        problem = None
+        if file_path is None:
+            problem = f"proof {proof_rel} has no file {rel} beside it"
+        elif proof_path is None:
+            problem = f"file {rel} has no proof {proof_rel} beside it"
+        items.append(BatchItem(len(items), rel, file_path, proof_path,
+                               size=_size(file_path), problem=problem))
+    notes = [f"{hidden} hidden file(s) (names starting with '.') ignored"] if hidden else []
+    return items, notes
+
+
+def _discover_manifest(path: str) -> tuple[list[BatchItem], list[str]]:
+    lower = path.lower()
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise InputError(f"{path}: manifest over {MAX_MANIFEST_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: manifest is not UTF-8") from None
+    if lower.endswith(".csv"):
+        rows = _csv_rows(text, path)
+    elif lower.endswith((".jsonl", ".ndjson")):
+        rows = _jsonl_rows(text)
+    else:
+        raise InputError(f"{path}: a batch source is a folder, a .csv or a .jsonl manifest")
+    base = os.path.dirname(os.path.abspath(path))
+    items: list[BatchItem] = []
+    for line, row in rows:
+        items.append(_manifest_item(len(items), line, row, base))
+    return items, []
+
+
+def _csv_rows(text: str, path: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if "proof" not in header or ("file" not in header and "digest" not in header):
+        raise InputError(f"{path}: CSV header must name file (or digest) and proof columns, "
+                         f"got {', '.join(header) or 'nothing'}")
+    reader.fieldnames = header
+    for row in reader:
+        if None in row:
+            yield reader.line_num, "row has more fields than the header"
+            continue
+        yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, f"not JSON: {exc.msg}"
+            continue
+        yield number, row if isinstance(row, dict) else "not a JSON object"
+
+
+def _manifest_item(index: int, line: int, row: dict[str, Any] | str,
+                   base: str) -> BatchItem:
+    name = f"line {line}"
+    if isinstance(row, str):
+        return BatchItem(index, name, None, None, problem=f"manifest {name}: {row}")
+    values = {}
+    for key in MANIFEST_COLUMNS:
+        value = row.get(key)
+        if value is not None and not isinstance(value, str):
+            return BatchItem(index, name, None, None,
+                             problem=f"manifest {name}: {key} must be a string")
+        values[key] = value or None
+    file_rel, proof_rel, digest = values["file"], values["proof"], values["digest"]
+    name = file_rel or proof_rel or name
+    file_path = os.path.join(base, file_rel) if file_rel else None
+    proof_path = os.path.join(base, proof_rel) if proof_rel else None
+    problem = None
+    if digest is not None and not _HEX64.fullmatch(digest):
+        problem = f"manifest line {line}: digest is not 64 hex characters"
+        digest = None
+    elif proof_path is None:
+        problem = f"manifest line {line}: no proof given"
+    elif file_path is None and digest is None:
+        problem = f"manifest line {line}: neither file nor digest given"
+    return BatchItem(index, name, file_path, proof_path, digest=digest,
+                     size=_size(file_path), problem=problem)
+
+
+def _size(path: str | None) -> int:
+    if path is None:
+        return 0
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+# --------------------------------------------------------------------------- one item
+
+
+def verify_item(item: BatchItem, verifier: Verifier) -> ItemOutcome:
+    """Verify one item exactly as a single run would; a missing or unreadable file or
+    proof becomes part of the item's report, never an exception."""
+    report = _report_for(item, verifier)
+    data = report.to_dict()
+    data["item"] = {"index": item.index, "name": item.name, "file": item.file,
+                    "proof": item.proof, "digest": item.digest, "problem": item.problem}
+    deciding = report.deciding_check()
+    return ItemOutcome(
+        item=item,
+        indication=report.indication,
+        sub_indication=report.sub_indication.value if report.sub_indication else None,
+        deciding=(deciding.id, deciding.message) if deciding else None,
+        failed_checks=tuple(c.id for c in report.checks if c.indication is Indication.FAILED),
+        report=data,
+    )
+
+
+def _report_for(item: BatchItem, verifier: Verifier) -> Report:
+    if item.proof is None:  # a file without a proof, or a manifest row naming none
+        return _without_proof(verifier, item.file, item.problem or "no proof bundle")
+    subject: Any
+    if item.file is not None:
+        subject = item.file
+    elif item.digest is not None:
+        subject = Digest(item.digest)
+    else:
+        subject = Missing(item.problem or "no file given", item.name)
+    try:
+        report = verifier.verify(subject, item.proof)
+    except InputError as exc:
+        # The bundle is read first: if it is readable, the file was not.
+        try:
+            report = verifier.verify(Missing(str(exc), item.name), item.proof)
+        except InputError as proof_exc:
+            return _without_proof(verifier, item.file, str(proof_exc))
+    if item.file is not None and item.digest is not None and \
+            report.subject.get("sha256") not in (None, item.digest.lower()):
+        report = replace(report, warnings=(
+            *report.warnings,
+            f"manifest digest {item.digest.lower()} is not the file's SHA-256 "
+            f"{report.subject.get('sha256')}"))
+    return report
+
+
+def _without_proof(verifier: Verifier, file: str | None, reason: str) -> Report:
+    if file is not None:
+        try:
+            return verifier.verify_without_proof(file, reason)
+        except InputError as exc:
+            reason = f"{reason}; {exc}"
+    return verifier.verify_without_proof(None, reason)
+
+
+# --------------------------------------------------------------------------- the engine
+
+_WORKER_VERIFIER: Verifier | None = None
+
+
+def _init_worker(verifier: Verifier) -> None:
+    global _WORKER_VERIFIER  # noqa: PLW0603 - one verifier per worker process, set once
+    # The parent handles Ctrl-C and stops the pool; workers must not die mid-item on it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_VERIFIER = verifier
+
+
+def _work(item: BatchItem) -> ItemOutcome:
+    assert _WORKER_VERIFIER is not None
+    return verify_item(item, _WORKER_VERIFIER)
+
+
+def run_batch(
+    items: Sequence[BatchItem],
+    verifier: Verifier,
+    *,
+    jobs: int = 1,
+    on_outcome: Callable[[ItemOutcome], None] = lambda outcome: None,
+    summary: BatchSummary | None = None,
+) -> BatchSummary:
+    """Verify every item, ``jobs`` at a time, calling ``on_outcome`` in item order.
+
+    ``KeyboardInterrupt`` stops the workers at once; the summary then has
+    ``interrupted`` set and counts only what finished (``on_outcome`` already saw it).
+    """
+    summary = summary or BatchSummary()
+    summary.total = len(items)
+    summary.bytes_total = sum(item.size for item in items)
+    try:
+        if jobs <= 1 or len(items) <= 1:
+            for item in items:
+                outcome = verify_item(item, verifier)
+                summary.add(outcome)
+                on_outcome(outcome)
+        else:
+            _run_pool(items, verifier, jobs, on_outcome, summary)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    return summary
+
+
+def _run_pool(items: Sequence[BatchItem], verifier: Verifier, jobs: int,
+              on_outcome: Callable[[ItemOutcome], None], summary: BatchSummary) -> None:
+    # Chunks amortise the pickling of items and outcomes; small enough to keep both
+    # processes busy to the end and the output flowing.
+    chunk = max(1, min(64, len(items) // (jobs * 8)))
+    pool = multiprocessing.get_context("fork").Pool(
+        processes=jobs, initializer=_init_worker, initargs=(verifier,))
+    try:
+        for outcome in pool.imap(_work, items, chunksize=chunk):
+            summary.add(outcome)
+            on_outcome(outcome)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()

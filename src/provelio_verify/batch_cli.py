@@ -1,0 +1,150 @@
+"""Batch output for the command line: a line per item, progress, the summary table."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import IO, Any
+
+import click
+
+from .batch import BatchItem, BatchSummary, ItemOutcome, run_batch
+from .render import printable
+from .report import CHECK_IDS, Indication
+from .verifier import Verifier
+
+_COLOURS = {"PASSED": "green", "FAILED": "red", "INDETERMINATE": "yellow"}
+#: Longest message shown on an item's line; the full report is in --jsonl / --html.
+MESSAGE_WIDTH = 160
+
+
+class Progress:
+    """Items and bytes done, rate and ETA, redrawn on one stderr line (terminal only)."""
+
+    def __init__(self, stream: IO[str], enabled: bool, clock: Any = time.monotonic) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.clock = clock
+        self.started = clock()
+        self.last = 0.0
+        self.shown = False
+
+    def update(self, summary: BatchSummary, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = self.clock()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        self.stream.write("\r\x1b[K" + self.line(summary, now - self.started))
+        self.stream.flush()
+        self.shown = True
+
+    @staticmethod
+    def line(summary: BatchSummary, elapsed: float) -> str:
+        rate = summary.done / elapsed if elapsed > 0 else 0.0
+        remaining = summary.total - summary.done
+        if summary.bytes_total and summary.bytes_done:
+            # Bytes dominate when files are large; items when they are small.
+            byte_rate = summary.bytes_done / elapsed
+            eta = max(remaining / rate if rate else 0.0,
+                      (summary.bytes_total - summary.bytes_done) / byte_rate)
+        else:
+            eta = remaining / rate if rate else 0.0
+        pct = 100.0 * summary.done / summary.total if summary.total else 100.0
+        return (f"[{summary.done}/{summary.total}] {pct:5.1f}%  "
+                f"{_size(summary.bytes_done)}/{_size(summary.bytes_total)}  "
+                f"{rate:,.0f} items/s  ETA {_duration(eta)}")
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def item_line(outcome: ItemOutcome, color: bool) -> str:
+    label = f"{outcome.indication.value:<13}"
+    if color:
+        label = click.style(label, fg=_COLOURS[outcome.indication.value])
+    text = f"{label} {printable(outcome.item.name)}"
+    if outcome.deciding:
+        check_id, message = outcome.deciding
+        reason = f"[{outcome.sub_indication}] {check_id}: {printable(message)}"
+        if len(reason) > MESSAGE_WIDTH:
+            reason = reason[: MESSAGE_WIDTH - 1] + "…"
+        text += f"  {reason}"
+    return text
+
+
+def summary_table(summary: BatchSummary) -> str:
+    lines = ["", f"summary: {summary.done} of {summary.total} item(s) verified"
+             + (" (interrupted)" if summary.interrupted else "")]
+    for indication in Indication:
+        lines.append(f"  {indication.value:<13} {summary.by_indication[indication.value]:>8}")
+    if summary.by_failed_check:
+        lines.append("failing checks:")
+        for check_id in CHECK_IDS:
+            if summary.by_failed_check[check_id]:
+                lines.append(f"  {check_id:<30} {summary.by_failed_check[check_id]:>8}")
+    if summary.by_sub_indication:
+        lines.append("reasons (sub-indications):")
+        for sub, count in sorted(summary.by_sub_indication.items()):
+            lines.append(f"  {sub:<30} {count:>8}")
+    lines.extend(f"note: {printable(note)}" for note in summary.notes)
+    worst = summary.worst()
+    lines.append(f"BATCH VERDICT: {worst.value}")
+    return "\n".join(lines)
+
+
+def run(
+    items: list[BatchItem],
+    notes: list[str],
+    verifier: Verifier,
+    *,
+    jobs: int,
+    jsonl: IO[str] | None,
+    as_json: bool,
+    color: bool,
+    reports: list[dict[str, Any]] | None = None,
+) -> BatchSummary:
+    """Run the batch, printing as items finish; return the summary."""
+    summary = BatchSummary(notes=list(notes))
+    progress = Progress(sys.stderr, enabled=sys.stderr.isatty())
+    short: list[dict[str, Any]] = []
+
+    def on_outcome(outcome: ItemOutcome) -> None:
+        if jsonl is not None:
+            jsonl.write(json.dumps(outcome.report, ensure_ascii=False) + "\n")
+            jsonl.flush()  # an interrupted batch keeps every line written
+        if reports is not None:
+            reports.append(outcome.report)
+        if as_json:
+            short.append({"name": outcome.item.name, "indication": outcome.indication.value,
+                          "subIndication": outcome.sub_indication})
+        else:
+            progress.clear()
+            click.echo(item_line(outcome, color), color=color)
+        progress.update(summary)
+
+    summary = run_batch(items, verifier, jobs=jobs, on_outcome=on_outcome, summary=summary)
+    progress.update(summary, force=True)
+    progress.clear()
+    if as_json:
+        click.echo(json.dumps({"summary": summary.to_dict(), "items": short}, indent=2))
+    else:
+        click.echo(summary_table(summary), color=color)
+    return summary
