@@ -47,7 +47,6 @@ class Missing:
     path: str | None = None
 
 
-SubjectInput = str | os.PathLike[str] | Digest | Missing | BinaryIO
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,11 @@ class Subject:
         return {"sha256": sha256, "path": self.path, "size": self.size}
 
 
+#: What ``verify()`` accepts as its subject. A :class:`Subject` already hashed is
+#: used as it is (an evidence capsule re-verifies from recorded digests).
+SubjectInput = str | os.PathLike[str] | Digest | Missing | BinaryIO | Subject
+
+
 def open_subject(
     source: SubjectInput,
     algorithms: Iterable[str] = ("sha256",),
@@ -87,6 +91,11 @@ def open_subject(
         InputError: the path cannot be opened or read, or is not a regular file.
     """
     wanted = ("sha256", *algorithms)
+    if isinstance(source, Subject):
+        missing = [a for a in wanted if a not in source.digests]
+        if missing and not source.digest_given:
+            raise ValueError(f"the subject was not hashed with {', '.join(missing)}")
+        return source
     if isinstance(source, Missing):
         raise TypeError("a Missing subject has no digest to compute; the claim stands in")
     if isinstance(source, Digest):
