@@ -106,8 +106,9 @@ def main() -> None:
             with open(big, "wb") as out:
                 out.truncate(args.rss_gib * 1024 * MIB)  # sparse: no disk used
             rss = _peak_rss_of_cli(big, tmp)
+            met = "met" if rss < 100 * MIB else "NOT met"
             print(f"peak RSS of provelio-verify on a {args.rss_gib} GiB file: "
-                  f"{rss / MIB:.1f} MiB  (target < 100 MiB: {'met' if rss < 100 * MIB else 'NOT met'})")
+                  f"{rss / MIB:.1f} MiB  (target < 100 MiB: {met})")
 
 
 if __name__ == "__main__":
