@@ -12,6 +12,7 @@ import click
 
 from ._version import __version__
 from .errors import InputError
+from .evidence_report import check_output_path, load_weasyprint, write_html, write_pdf
 from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
 from .report import Indication, Report
@@ -91,6 +92,10 @@ def _fail_usage(message: str) -> None:
 @click.option("--allow-test-mode", is_flag=True,
               help="Accept test-mode certificates (integration testing; not evidence).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--html", "html_path", metavar="PATH", type=click.Path(),
+              help="Also write the evidence report as one self-contained HTML file.")
+@click.option("--pdf", "pdf_path", metavar="PATH", type=click.Path(),
+              help="Also write the evidence report as PDF (needs the [pdf] extra).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
 def command(
@@ -107,6 +112,8 @@ def command(
     require_revocation: bool,
     allow_test_mode: bool,
     as_json: bool,
+    html_path: str | None,
+    pdf_path: str | None,
     verbose: bool,
 ) -> None:
     """Verify FILE (or --digest HEX) against the proof bundle PROOF.
@@ -134,6 +141,8 @@ def command(
             roots.extend(load_certificates(root_path))
         for path in filter(None, (headers_path, rpc_cookie)):
             _check_readable(path)
+        _check_report_paths(html_path, pdf_path,
+                            inputs=[*paths, *tsa_roots, headers_path, rpc_cookie])
         policy = Policy(
             tsa_roots=tuple(dict.fromkeys(roots)),
             use_system_roots=system_roots,
@@ -154,6 +163,13 @@ def command(
         raise click.UsageError(str(exc)) from None
     finally:
         progress.close()
+    try:
+        if html_path:
+            write_html(html_path, report)
+        if pdf_path:
+            write_pdf(pdf_path, report)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
     _emit(report, as_json=as_json, verbose=verbose)
     sys.exit(EXIT_CODES[report.indication])
 
@@ -164,6 +180,22 @@ def _check_readable(path: str) -> None:
             stream.read(1)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_report_paths(
+    html_path: str | None, pdf_path: str | None, inputs: list[str | None]
+) -> None:
+    """Before the verification (which may hash a large file): the report paths must not
+    be inputs nor each other, and --pdf must find WeasyPrint.
+
+    Raises:
+        InputError: a path is refused, or WeasyPrint is unavailable.
+    """
+    if html_path:
+        check_output_path(html_path, inputs)
+    if pdf_path:
+        check_output_path(pdf_path, [*inputs, html_path])
+        load_weasyprint()
 
 
 def _emit(report: Report, *, as_json: bool, verbose: bool) -> None:
