@@ -6,9 +6,9 @@ Each step is a plain JSON object, so the same list goes into the JSON report (ke
     {"check": "file.sha256", "title": "…", "commands": ["sha256sum -- document.pdf"],
      "expect": "…"}
 
-``check`` names the check the step settles (or ``None`` for a preparation step),
-``commands`` are POSIX shell lines (a line starting with ``#`` is a comment) or
-``http(s)`` URLs, ``expect`` says in words what a person should see (or ``None``).
+``check`` names the check the step helps settle, ``commands`` are POSIX shell lines
+(a line starting with ``#`` is a comment) or ``http(s)`` URLs, ``expect`` says in
+words what a person should see (or ``None``).
 See the package docstring for the ``howToCheck`` convention of checks' details.
 """
 
@@ -68,8 +68,7 @@ def check_commands(check: Mapping[str, Any]) -> list[str]:
     return [c for c in _list(details.get(HOW_TO_CHECK)) if isinstance(c, str) and c.strip()]
 
 
-def _step(check: str | None, title: str, commands: list[str], expect: str | None
-          ) -> dict[str, Any]:
+def _step(check: str, title: str, commands: list[str], expect: str | None) -> dict[str, Any]:
     return {"check": check, "title": title, "commands": commands, "expect": expect}
 
 

@@ -25,6 +25,7 @@ MAX_TABLE_DEPTH = 6
 
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
+NOT_ESTABLISHED = '<span class="muted">not established</span>'
 
 
 def anchor_id(*parts: str) -> str:
@@ -92,12 +93,12 @@ def steps_of(report: ReportDict) -> list[Mapping[str, Any]]:
     return [s for s in steps if isinstance(s, Mapping)]
 
 
-def kv_table(rows: Sequence[tuple[str, str]], css: str = "kv") -> str:
+def kv_table(rows: Sequence[tuple[str, str]]) -> str:
     """A two-column table; ``rows`` hold an escaped-by-caller value HTML per label."""
     if not rows:
         return '<p class="muted">(none)</p>'
     body = "".join(f"<tr><th>{e(label)}</th><td>{value}</td></tr>" for label, value in rows)
-    return f'<table class="{css}"><tbody>{body}</tbody></table>'
+    return f'<table class="kv"><tbody>{body}</tbody></table>'
 
 
 def value_html(value: Any, depth: int = 0) -> str:
@@ -110,7 +111,7 @@ def value_html(value: Any, depth: int = 0) -> str:
     if isinstance(value, (int, float)):
         return e(value)
     if isinstance(value, str):
-        return text_html(value)
+        return _text_html(value)
     if depth >= MAX_TABLE_DEPTH:
         dumped = json.dumps(value, ensure_ascii=False, sort_keys=True)
         return f'<pre class="wrap">{e(dumped)}</pre>'
@@ -126,7 +127,7 @@ def value_html(value: Any, depth: int = 0) -> str:
     return e(value)
 
 
-def text_html(text: str) -> str:
+def _text_html(text: str) -> str:
     if _HEX.fullmatch(text):
         return f'<code class="hex">{e(text)}</code>'
     return f'<span class="wrap">{e(text)}</span>'
@@ -138,3 +139,18 @@ def command_html(line: str) -> str:
         url = line.strip()
         return f'<a href="{e(url)}" rel="noreferrer noopener">{e(url)}</a>'
     return e(line)
+
+
+def section(level: int, ident: str, title: str, body: str) -> str:
+    """A titled ``<section>``; ``body`` is HTML already."""
+    return (f'<section id="{ident}"><h{level}>{e(title)}</h{level}>\n{body}\n</section>')
+
+
+def get(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` when ``mapping`` is a mapping (a report read from JSON may not be)."""
+    return mapping.get(key) if isinstance(mapping, Mapping) else None
+
+
+def maybe(value: Any) -> str:
+    """``value`` as HTML, or "not established" when it is ``null``."""
+    return NOT_ESTABLISHED if value is None else value_html(value)

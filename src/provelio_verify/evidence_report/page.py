@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..report import TOOL_NAME
+from .batch import batch_sections
 from .markup import ReportDict, e, subject_name
-from .sections import batch_sections, item_sections
+from .sections import item_sections
 from .style import CSS, css_hash_source
 
 

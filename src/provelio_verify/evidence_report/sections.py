@@ -1,13 +1,11 @@
-"""The sections of the evidence report: one verification, or a batch of them."""
+"""The sections of the evidence report for one verification."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from ..report import CHECK_IDS, Indication
+from ..report import Indication
 from .howto import HOW_TO_CHECK
 from .markup import (
     ReportDict,
@@ -16,11 +14,13 @@ from .markup import (
     command_html,
     deciding_check,
     e,
+    get,
     indication_html,
     kv_table,
+    maybe,
+    section,
     steps_of,
     subject_name,
-    text_html,
     value_html,
     verdict_words,
 )
@@ -32,22 +32,7 @@ CERTIFICATE_FIELDS = (
     ("sha256Hash", "sha256Hash"), ("fileName", "file name"), ("fileSize", "file size"),
     ("fileType", "file type"), ("createdAt", "created at (claimed)"),
 )
-NOT_ESTABLISHED = '<span class="muted">not established</span>'
 
-
-def _section(level: int, ident: str, title: str, body: str) -> str:
-    return (f'<section id="{ident}"><h{level}>{e(title)}</h{level}>\n{body}\n</section>')
-
-
-def _get(mapping: Any, key: str) -> Any:
-    return mapping.get(key) if isinstance(mapping, Mapping) else None
-
-
-def _maybe(value: Any) -> str:
-    return NOT_ESTABLISHED if value is None else value_html(value)
-
-
-# ------------------------------------------------------------------ one verification
 
 
 def item_sections(
@@ -73,15 +58,15 @@ def item_sections(
     ]
     if shared:
         bodies.append(("environment", "Tool and environment",
-                       _environment(report.get("environment"))))
+                       environment_html(report.get("environment"))))
     for number, (ident, title, body) in enumerate(bodies, start=1):
-        parts.append(_section(level, anchor_id(prefix, ident), f"{number}. {title}", body))
+        parts.append(section(level, anchor_id(prefix, ident), f"{number}. {title}", body))
     return parts
 
 
 def _header(report: ReportDict) -> str:
     tool = report.get("tool")
-    version = _get(tool, "version")
+    version = get(tool, "version")
     return (
         '<header><p class="kicker">provelio-verify evidence report</p>'
         f"<h1>{e(subject_name(report))}</h1>"
@@ -102,20 +87,20 @@ def _verdict(report: ReportDict) -> str:
         lines.append(f"<p>Decided by the check <code>{e(decider.get('id'))}</code>: "
                      f"{e(decider.get('message'))}</p>")
     existence = report.get("existence")
-    not_after = _get(existence, "notAfter")
+    not_after = get(existence, "notAfter")
     if not_after:
         lines.append(f"<p>The evidence shows that this data existed no later than "
                      f"<strong>{e(not_after)}</strong> ({e(_evidence_words(existence))}).</p>")
     else:
         lines.append("<p>No evidence established a time of existence.</p>")
-    if _get(report.get("certificate"), "testMode") is True:
+    if get(report.get("certificate"), "testMode") is True:
         lines.append('<p class="banner">This is a test-mode certificate: it is not '
                      "evidence.</p>")
     return f'<div class="verdict {cls}">{"".join(lines)}</div>'
 
 
 def _evidence_words(existence: Any) -> str:
-    kinds = _get(existence, "evidence")
+    kinds = get(existence, "evidence")
     kinds = kinds if isinstance(kinds, list) else []
     return "evidence: " + (", ".join(EVIDENCE_NAMES.get(str(k), str(k)) for k in kinds)
                            or "none")
@@ -123,16 +108,16 @@ def _evidence_words(existence: Any) -> str:
 
 def _subject(report: ReportDict) -> str:
     subject = report.get("subject")
-    path = _get(subject, "path")
-    size = _get(subject, "size")
+    path = get(subject, "path")
+    size = get(subject, "size")
     bundle = report.get("bundle")
     rows = [
-        ("file", text_html(path) if path else '<span class="muted">not read: the '
+        ("file", value_html(path) if path else '<span class="muted">not read: the '
          "digest was given</span>"),
-        ("size", f"{size:,} bytes" if isinstance(size, int) else _maybe(size)),
-        ("SHA-256 (computed)", _maybe(_get(subject, "sha256"))),
-        ("proof bundle", _maybe(_get(bundle, "path"))),
-        ("SHA-256 of the bundle", _maybe(_get(bundle, "sha256"))),
+        ("size", f"{size:,} bytes" if isinstance(size, int) else maybe(size)),
+        ("SHA-256 (computed)", maybe(get(subject, "sha256"))),
+        ("proof bundle", maybe(get(bundle, "path"))),
+        ("SHA-256 of the bundle", maybe(get(bundle, "sha256"))),
     ]
     return kv_table(rows)
 
@@ -156,16 +141,16 @@ def _certificate(report: ReportDict, level: int) -> str:
 def _times(report: ReportDict) -> str:
     times = report.get("times")
     existence = report.get("existence")
-    not_after = _get(existence, "notAfter")
+    not_after = get(existence, "notAfter")
     cert = report.get("certificate")
     rows = [
-        ("genTime (as the token states)", _maybe(_get(times, "genTime"))),
-        ("block time (as the block header states)", _maybe(_get(times, "blockTime"))),
+        ("genTime (as the token states)", maybe(get(times, "genTime"))),
+        ("block time (as the block header states)", maybe(get(times, "blockTime"))),
         ("existed no later than (existence.notAfter)",
          f"<strong>{e(not_after)}</strong> ({e(_evidence_words(existence))})" if not_after
          else '<span class="muted">no evidence established a time</span>'),
-        ("created at (claimed by the bundle, not evidence)", _maybe(_get(cert, "createdAt"))),
-        ("verified at (this tool's clock)", _maybe(report.get("verifiedAt"))),
+        ("created at (claimed by the bundle, not evidence)", maybe(get(cert, "createdAt"))),
+        ("verified at (this tool's clock)", maybe(report.get("verifiedAt"))),
     ]
     return kv_table(rows) + (
         '<p class="note">existence.notAfter is the earliest of genTime plus its accuracy '
@@ -224,12 +209,12 @@ def _warnings(report: ReportDict) -> str:
 
 
 def _trust(report: ReportDict, level: int) -> str:
-    return _anchors_table(report.get("trustAnchors"), report.get("policy")) + (
+    return trust_anchors_html(report.get("trustAnchors"), report.get("policy")) + (
         f"<h{level}>The TSA path, as <code>timestamp.chain</code> reports it</h{level}>"
         + _check_summary(report, "timestamp.chain"))
 
 
-def _anchors_table(anchors: Any, policy: Any) -> str:
+def trust_anchors_html(anchors: Any, policy: Any) -> str:
     parts = ['<p class="note">Only these certificates, chosen by whoever ran the '
              "verification, were trusted as roots of the TSA's certificate path; "
              "certificates inside the token or the bundle never are.</p>"]
@@ -237,7 +222,7 @@ def _anchors_table(anchors: Any, policy: Any) -> str:
         parts += [_anchor_table(anchor) for anchor in anchors]
     else:
         parts.append("<p>No trust anchor was configured (<code>--tsa-roots</code>).</p>")
-    if _get(policy, "systemRoots") is True:
+    if get(policy, "systemRoots") is True:
         parts.append("<p>The operating system's root store was trusted too "
                      "(<code>--system-roots</code>).</p>")
     return "".join(parts)
@@ -265,7 +250,7 @@ def _check_summary(report: ReportDict, check_id: str) -> str:
 
 def _chain(report: ReportDict) -> str:
     policy = report.get("policy")
-    need = _get(policy, "minConfirmations")
+    need = get(policy, "minConfirmations")
     return ('<p class="note">Each chain source the verification asked, and what it '
             f"answered, as <code>anchor.chain</code> reports it. Depth demanded: "
             f"{e(need if need is not None else 'not recorded')} confirmations.</p>"
@@ -297,128 +282,18 @@ def _how_to(report: ReportDict, level: int) -> str:
     return "".join(parts)
 
 
-def _environment(env: Any) -> str:
+def environment_html(env: Any) -> str:
     if not isinstance(env, Mapping):
         return '<p class="muted">(not recorded)</p>'
     tool = env.get("tool")
-    rows = [("tool", e(f"{_get(tool, 'name')} {_get(tool, 'version')}")),
-            ("python", _maybe(env.get("python"))), ("platform", _maybe(env.get("platform")))]
+    rows = [("tool", e(f"{get(tool, 'name')} {get(tool, 'version')}")),
+            ("python", maybe(env.get("python"))), ("platform", maybe(env.get("platform")))]
     packages = env.get("packages")
     if isinstance(packages, Mapping):
-        rows += [(str(name), _maybe(version)) for name, version in packages.items()]
+        rows += [(str(name), maybe(version)) for name, version in packages.items()]
     openssl = env.get("openssl")
     if isinstance(openssl, Mapping):
-        rows += [(f"OpenSSL ({user})", _maybe(version)) for user, version in openssl.items()]
+        rows += [(f"OpenSSL ({user})", maybe(version)) for user, version in openssl.items()]
     known = {"tool", "python", "platform", "packages", "openssl"}
     rows += [(str(k), value_html(v)) for k, v in env.items() if k not in known]
     return kv_table(rows)
-
-
-# ------------------------------------------------------------------ a batch
-
-
-def batch_sections(reports: Sequence[ReportDict], *, passed_in_full: bool = False
-                   ) -> list[str]:
-    """Counts, one row per item, the shared trust anchors and environment, then full
-    sections for each item that did not pass (for every item with ``passed_in_full``)."""
-    full = [passed_in_full or r.get("indication") != Indication.PASSED.value
-            for r in reports]
-    moments = sorted(str(r["verifiedAt"]) for r in reports if r.get("verifiedAt"))
-    when = f" between {moments[0]} and {moments[-1]}" if moments else ""
-    parts = ['<header><p class="kicker">provelio-verify evidence report</p>'
-             f"<h1>Batch of {len(reports)} verifications</h1>"
-             f"<p>Verified{e(when)}.</p></header>"]
-    passed = len(reports) - sum(full)
-    note = (f"Full details follow for {_items(sum(full))}"
-            + (" (every item)." if passed_in_full else
-               f" that did not pass. Items that passed ({_items(passed)}) "
-               "are one row each in the table of items; their JSON reports hold every "
-               "detail, and <code>provelio-verify FILE PROOF --html PATH</code> gives "
-               "any one of them a full page."))
-    summary = _counts(reports) + _failing(reports) + f'<p class="note">{note}</p>'
-    parts.append(_section(2, "summary", "1. Summary", summary))
-    parts.append(_section(2, "items", "2. Items", _index(reports, full)))
-    anchors = _distinct(r.get("trustAnchors") for r in reports)
-    policies = _distinct(r.get("policy") for r in reports)
-    trust = "".join(_anchors_table(a, policies[0] if policies else None) for a in anchors) \
-        or _anchors_table(None, None)
-    parts.append(_section(2, "trust", "3. Trust anchors", trust))
-    environments = _distinct(r.get("environment") for r in reports)
-    parts.append(_section(2, "environment", "4. Tool and environment",
-                          "".join(_environment(env) for env in environments)
-                          or _environment(None)))
-    for number, (report, in_full) in enumerate(zip(reports, full, strict=True), start=1):
-        if in_full:
-            parts.append(f'<section class="item" id="item-{number}"><h2>Item {number}: '
-                         f"{e(subject_name(report))}</h2>")
-            parts += item_sections(report, prefix=f"item-{number}", level=3, shared=False)
-            parts.append("</section>")
-    return parts
-
-
-def _items(count: int) -> str:
-    return f"{count:,} item" + ("" if count == 1 else "s")
-
-
-def _counts(reports: Sequence[ReportDict]) -> str:
-    counts = Counter(str(r.get("indication")) for r in reports)
-    rows = "".join(f"<tr><td>{indication_html(name)}</td><td class=\"num\">{counts[name]:,}"
-                   "</td></tr>" for name in [*Indication.__members__, *sorted(
-                       set(counts) - set(Indication.__members__))])
-    return ("<table><thead><tr><th>indication</th><th class=\"num\">items</th></tr></thead>"
-            f"<tbody>{rows}<tr><th>total</th><td class=\"num\">{len(reports):,}</td></tr>"
-            "</tbody></table>")
-
-
-def _failing(reports: Sequence[ReportDict]) -> str:
-    """How many items each check failed, or left undecided where it was required."""
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for report in reports:
-        for check in checks_of(report):
-            indication = check.get("indication")
-            if indication == Indication.FAILED.value or (
-                    indication == Indication.INDETERMINATE.value and check.get("required",
-                                                                               True)):
-                counts[(str(check.get("id")), str(indication),
-                        str(check.get("subIndication") or ""))] += 1
-    if not counts:
-        return "<p>Every check of every item passed, or was not required.</p>"
-
-    def order(key: tuple[str, str, str]) -> tuple[int, str, str]:
-        cid = key[0]
-        return (CHECK_IDS.index(cid) if cid in CHECK_IDS else len(CHECK_IDS), key[1], key[2])
-
-    rows = "".join(
-        f"<tr><td><code>{e(cid)}</code></td><td>{indication_html(ind)}</td><td>{e(sub)}</td>"
-        f'<td class="num">{counts[(cid, ind, sub)]:,}</td></tr>'
-        for cid, ind, sub in sorted(counts, key=order))
-    return ("<p>Checks that did not pass (INDETERMINATE counted where the check was "
-            "required):</p><table><thead><tr><th>check</th><th>indication</th>"
-            '<th>sub-indication</th><th class="num">items</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
-
-
-def _index(reports: Sequence[ReportDict], full: Sequence[bool]) -> str:
-    rows = []
-    for number, (report, in_full) in enumerate(zip(reports, full, strict=True), start=1):
-        label = f'<a href="#item-{number}">{number}</a>' if in_full else str(number)
-        decider = deciding_check(report)
-        why = (f"<code>{e(decider.get('id'))}</code> {e(decider.get('subIndication') or '')}"
-               if decider else "")
-        rows.append(
-            f'<tr><td class="num">{label}</td><td class="wrap">{e(subject_name(report))}</td>'
-            f"<td>{_maybe(_get(report.get('subject'), 'sha256'))}</td>"
-            f"<td>{indication_html(report.get('indication'))}<br>{why}</td>"
-            f"<td>{e(_get(report.get('existence'), 'notAfter') or '')}</td></tr>")
-    return ('<table><thead><tr><th class="num">#</th><th>subject</th><th>SHA-256</th>'
-            "<th>verdict</th><th>existed no later than</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
-
-
-def _distinct(values: Any) -> list[Any]:
-    """The distinct values, in first-seen order (compared as their JSON text)."""
-    seen: dict[str, Any] = {}
-    for value in values:
-        if value is not None:
-            seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
-    return list(seen.values())
