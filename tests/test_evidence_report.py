@@ -159,6 +159,20 @@ def test_deep_metadata_is_shown_as_json_text_past_the_table_depth():
     assert '"leaf": "&lt;b&gt;bottom&lt;/b&gt;"' in html_text.replace("&quot;", '"')
 
 
+@pytest.mark.parametrize("odd", [
+    {},
+    {"certificate": {"testMode": [], "metadata": "text"}, "checks": "x", "subject": [],
+     "existence": 3, "times": None, "trustAnchors": {"a": 1}, "environment": [1]},
+    {"indication": ["x"], "checks": [1, {"id": None, "details": [1, 2]}],
+     "howToCheck": [{"commands": "not a list"}, 3], "warnings": "w"},
+])
+def test_a_report_of_an_odd_shape_still_renders(odd):
+    """The batch code may hand over reports read back from JSON files: a page, not a
+    traceback, whatever their shape."""
+    assert render_html(odd).endswith("</html>\n")
+    assert "Batch of 2 verifications" in render_html([odd, odd])
+
+
 def test_render_html_takes_a_report_or_a_list_of_them():
     with pytest.raises(TypeError):
         render_html("report")  # type: ignore[arg-type]

@@ -29,7 +29,8 @@ def batch_sections(reports: Sequence[ReportDict], *, passed_in_full: bool = Fals
     full = [passed_in_full or r.get("indication") != Indication.PASSED.value
             for r in reports]
     moments = sorted(str(r["verifiedAt"]) for r in reports if r.get("verifiedAt"))
-    when = f" between {moments[0]} and {moments[-1]}" if moments else ""
+    when = ("" if not moments else f" at {moments[0]}" if moments[0] == moments[-1]
+            else f" between {moments[0]} and {moments[-1]}")
     parts = ['<header><p class="kicker">provelio-verify evidence report</p>'
              f"<h1>Batch of {len(reports)} verifications</h1>"
              f"<p>Verified{e(when)}.</p></header>"]

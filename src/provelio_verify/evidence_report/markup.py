@@ -25,7 +25,6 @@ MAX_TABLE_DEPTH = 6
 
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
-NOT_ESTABLISHED = '<span class="muted">not established</span>'
 
 
 def anchor_id(*parts: str) -> str:
@@ -151,6 +150,6 @@ def get(mapping: Any, key: str) -> Any:
     return mapping.get(key) if isinstance(mapping, Mapping) else None
 
 
-def maybe(value: Any) -> str:
-    """``value`` as HTML, or "not established" when it is ``null``."""
-    return NOT_ESTABLISHED if value is None else value_html(value)
+def maybe(value: Any, missing: str = "not established") -> str:
+    """``value`` as HTML, or the words ``missing`` when it is ``null``."""
+    return f'<span class="muted">{e(missing)}</span>' if value is None else value_html(value)

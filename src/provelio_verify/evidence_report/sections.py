@@ -25,12 +25,14 @@ from .markup import (
     verdict_words,
 )
 
+NOT_KNOWN = "not recorded"
 EVIDENCE_NAMES = {"rfc3161": "RFC 3161 timestamp", "bitcoin": "Bitcoin anchor"}
 #: Certificate fields shown first, in this order, with their labels.
 CERTIFICATE_FIELDS = (
     ("certificateId", "certificate id"), ("publicId", "public id"), ("status", "status"),
-    ("sha256Hash", "sha256Hash"), ("fileName", "file name"), ("fileSize", "file size"),
-    ("fileType", "file type"), ("createdAt", "created at (claimed)"),
+    ("testMode", "mode"), ("sha256Hash", "sha256Hash"), ("fileName", "file name"),
+    ("fileSize", "file size"), ("fileType", "file type"),
+    ("createdAt", "created at (claimed)"),
 )
 
 
@@ -114,10 +116,10 @@ def _subject(report: ReportDict) -> str:
     rows = [
         ("file", value_html(path) if path else '<span class="muted">not read: the '
          "digest was given</span>"),
-        ("size", f"{size:,} bytes" if isinstance(size, int) else maybe(size)),
-        ("SHA-256 (computed)", maybe(get(subject, "sha256"))),
-        ("proof bundle", maybe(get(bundle, "path"))),
-        ("SHA-256 of the bundle", maybe(get(bundle, "sha256"))),
+        ("size", f"{size:,} bytes" if isinstance(size, int) else maybe(size, NOT_KNOWN)),
+        ("SHA-256 (computed)", maybe(get(subject, "sha256"), NOT_KNOWN)),
+        ("proof bundle", maybe(get(bundle, "path"), NOT_KNOWN)),
+        ("SHA-256 of the bundle", maybe(get(bundle, "sha256"), NOT_KNOWN)),
     ]
     return kv_table(rows)
 
@@ -126,12 +128,10 @@ def _certificate(report: ReportDict, level: int) -> str:
     cert = report.get("certificate")
     if not isinstance(cert, Mapping):
         return '<p>The bundle is malformed: no certificate record could be read.</p>'
-    rows = [(label, value_html(cert[key])) for key, label in CERTIFICATE_FIELDS
-            if key in cert]
-    mode = cert.get("testMode")
-    rows.insert(3, ("mode", "test mode (not evidence)" if mode is True
-                    else "live" if mode is False else value_html(mode)))
-    known = {key for key, _ in CERTIFICATE_FIELDS} | {"testMode", "metadata"}
+    modes = {True: "test mode (not evidence)", False: "live"}
+    rows = [(label, modes[cert[key]] if key == "testMode" and isinstance(cert[key], bool)
+             else value_html(cert[key])) for key, label in CERTIFICATE_FIELDS if key in cert]
+    known = {key for key, _ in CERTIFICATE_FIELDS} | {"metadata"}
     rows += [(str(k), value_html(v)) for k, v in cert.items() if k not in known]
     return (kv_table(rows) + f"<h{level}>Metadata</h{level}>"
             '<p class="note">As written in the bundle: echoed, never interpreted or '
