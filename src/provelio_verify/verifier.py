@@ -326,8 +326,8 @@ def _extra(
             "sha256": bundle.source_sha256.hex() if bundle and bundle.source_sha256 else None,
             "path": source,
         },
-        # What the timestamp and the anchor established, whether or not it counted
-        # towards existence.notAfter (which needs every check of that evidence PASSED).
+        # The times the token and the block header state; they count towards
+        # existence.notAfter only where every check of that evidence PASSED.
         "times": {
             "genTime": rfc3339(gen_time) if gen_time is not None else None,
             "blockTime": rfc3339(block_time) if block_time is not None else None,
