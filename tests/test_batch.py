@@ -209,7 +209,7 @@ def test_batch_refuses_to_overwrite_an_input(archive):
     target, records = archive
     proc = run_cli(["--batch", "archive", "--jsonl",
                     f"archive/{records[0]['name']}.proof.json"], cwd=target)
-    assert proc.returncode == 2 and "overwrite an input" in proc.stderr
+    assert proc.returncode == 2 and "refusing to write" in proc.stderr
 
 
 def test_batch_json_summary(tmp_path, archive):
@@ -289,3 +289,23 @@ def test_batch_item_is_frozen():
     item = BatchItem(0, "x", None, None)
     with pytest.raises(AttributeError):
         item.name = "y"  # type: ignore[misc]
+
+
+def test_batch_writes_one_html_report_for_all_items(tmp_path, archive):
+    target, records = archive
+    small = tmp_path / "small"
+    small.mkdir()
+    for record in records[:12]:
+        for suffix in ("", ".proof.json"):
+            src = target / "archive" / f"{record['name']}{suffix}"
+            if src.exists():
+                (small / src.name).write_bytes(src.read_bytes())
+    out = tmp_path / "batch.html"
+    proc = run_cli(["--batch", str(small), "--html", str(out), "--tsa-roots",
+                    str(target / ARCHIVE_ROOTS), "--allow-test-mode"], cwd=tmp_path)
+    assert proc.returncode in (1, 3), proc.stderr
+    page = out.read_text()
+    for record in records[:12]:
+        assert record["name"] in page
+    inside = run_cli(["--batch", str(small), "--html", str(small / "r.html")], cwd=tmp_path)
+    assert inside.returncode == 2 and "input folder" in inside.stderr

@@ -14,6 +14,7 @@ from . import batch_cli
 from ._version import __version__
 from .batch import discover
 from .errors import InputError
+from .evidence_report import check_output_path, load_weasyprint, write_html, write_pdf
 from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
 from .report import Indication, Report
@@ -100,6 +101,10 @@ def _fail_usage(message: str) -> None:
               help="With --batch: write one JSON report per line to PATH.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="With --batch: items verified in parallel (default: the number of cores).")
+@click.option("--html", "html_path", metavar="PATH", type=click.Path(),
+              help="Also write the evidence report as one self-contained HTML file.")
+@click.option("--pdf", "pdf_path", metavar="PATH", type=click.Path(),
+              help="Also write the evidence report as PDF (needs the [pdf] extra).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
 def command(
@@ -119,6 +124,8 @@ def command(
     batch_source: str | None,
     jsonl_path: str | None,
     jobs: int | None,
+    html_path: str | None,
+    pdf_path: str | None,
     verbose: bool,
 ) -> None:
     """Verify FILE (or --digest HEX) against the proof bundle PROOF.
@@ -152,6 +159,10 @@ def command(
             roots.extend(load_certificates(root_path))
         for path in filter(None, (headers_path, rpc_cookie)):
             _check_readable(path)
+        inputs = [*paths, batch_source, *tsa_roots, headers_path, rpc_cookie]
+        _check_report_paths(html_path, pdf_path, inputs=inputs)
+        if jsonl_path:
+            check_output_path(jsonl_path, [*inputs, html_path, pdf_path])
         policy = Policy(
             tsa_roots=tuple(dict.fromkeys(roots)),
             use_system_roots=system_roots,
@@ -165,7 +176,7 @@ def command(
 
     verifier = Verifier(policy)
     if batch_source is not None:
-        _batch(verifier, batch_source, jsonl_path, jobs, as_json, [*tsa_roots])
+        _batch(verifier, batch_source, jsonl_path, jobs, as_json, html_path, pdf_path)
         return
     progress = _Progress()
     try:
@@ -175,20 +186,28 @@ def command(
         raise click.UsageError(str(exc)) from None
     finally:
         progress.close()
+    try:
+        if html_path:
+            write_html(html_path, report)
+        if pdf_path:
+            write_pdf(pdf_path, report)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
     _emit(report, as_json=as_json, verbose=verbose)
     sys.exit(EXIT_CODES[report.indication])
 
 
 def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | None,
-           as_json: bool, protected: list[str]) -> None:
+           as_json: bool, html_path: str | None, pdf_path: str | None) -> None:
     try:
         items, notes = discover(source)
+        # A manifest may name files anywhere: no output may be one of them.
+        named = [p for i in items for p in (i.file, i.proof) if p]
+        for output in filter(None, (jsonl_path, html_path, pdf_path)):
+            check_output_path(output, named)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
-    inputs = {os.path.realpath(p) for p in (source, *protected)}
-    inputs |= {os.path.realpath(p) for i in items for p in (i.file, i.proof) if p}
-    if jsonl_path and os.path.realpath(jsonl_path) in inputs:
-        _fail_usage(f"--jsonl {jsonl_path} would overwrite an input")
+    reports: list[dict[str, Any]] | None = [] if (html_path or pdf_path) else None
     jsonl = None
     try:
         if jsonl_path:
@@ -199,14 +218,23 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
                     f"cannot write {jsonl_path}: {exc.strerror or exc}") from None
         color = _use_color(sys.stdout)
         summary = batch_cli.run(items, notes, verifier, jobs=jobs or os.cpu_count() or 1,
-                                jsonl=jsonl, as_json=as_json, color=color)
+                                jsonl=jsonl, as_json=as_json, color=color, reports=reports)
     finally:
         if jsonl is not None:
             jsonl.close()
     if summary.interrupted:
         click.echo(f"interrupted: {summary.done} of {summary.total} item(s) verified"
-                   + (f"; their reports are in {jsonl_path}" if jsonl_path else ""), err=True)
+                   + (f"; their reports are in {jsonl_path}" if jsonl_path else "")
+                   + ("; no HTML/PDF report was written" if reports is not None else ""),
+                   err=True)
         sys.exit(130)
+    try:
+        if html_path and reports is not None:
+            write_html(html_path, reports)
+        if pdf_path and reports is not None:
+            write_pdf(pdf_path, reports)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
     sys.exit(EXIT_CODES[summary.worst()])
 
 
@@ -216,6 +244,22 @@ def _check_readable(path: str) -> None:
             stream.read(1)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_report_paths(
+    html_path: str | None, pdf_path: str | None, inputs: list[str | None]
+) -> None:
+    """Before the verification (which may hash a large file): the report paths must not
+    be inputs nor each other, and --pdf must find WeasyPrint.
+
+    Raises:
+        InputError: a path is refused, or WeasyPrint is unavailable.
+    """
+    if html_path:
+        check_output_path(html_path, inputs)
+    if pdf_path:
+        check_output_path(pdf_path, [*inputs, html_path])
+        load_weasyprint()
 
 
 def _emit(report: Report, *, as_json: bool, verbose: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -13,6 +14,7 @@ from ._time import rfc3339
 from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, Network, parse_bundle
 from .core.digest import check_sha256
 from .errors import InputError
+from .evidence_report import evidence_keys
 from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .policy import Policy
 from .report import (
@@ -150,10 +152,11 @@ class Verifier:
         """
         now = self.policy.now or datetime.now(UTC)
         parsed, format_error = load_bundle(bundle)
+        source = os.fspath(bundle) if isinstance(bundle, (str, os.PathLike)) else None
         rec = Recorder()
         if parsed is None:
             assert format_error is not None
-            return self._malformed(rec, format_error, subject, now)
+            return self._malformed(rec, format_error, subject, now, source)
         rec.warnings.extend(parsed.warnings)
         rec.run("bundle.format", lambda: Passed(
             "bundle parses and obeys proof-bundle v1",
@@ -185,7 +188,7 @@ class Verifier:
 
         ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now)
         anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now)
-        return self._report(rec, parsed, subj, now, ts_facts, anchor_facts)
+        return self._report(rec, parsed, subj, now, ts_facts, anchor_facts, source)
 
     def verify_without_proof(self, subject: SubjectInput | None, reason: str) -> Report:
         """The report for a file whose proof bundle is missing or unreadable: the file
@@ -208,16 +211,18 @@ class Verifier:
         for check_id in CHECK_IDS[1:]:
             rec.skip(check_id, SubIndication.NOT_EVALUATED,
                      "not evaluated: no proof bundle", required=True)
-        return Report.build(
+        report = Report.build(
             list(rec.results.values()), subject=subject_info, certificate=None,
             existence={"notAfter": None, "evidence": []}, warnings=rec.warnings,
-            extra=_extra(now, self.policy, None),
+            extra=_extra(now, self.policy, None, None),
         )
+        return _with_evidence(report, None, self.policy)
 
     # ------------------------------------------------------------------ reports
 
     def _malformed(
-        self, rec: Recorder, error: BundleFormatError, subject: SubjectInput, now: datetime
+        self, rec: Recorder, error: BundleFormatError, subject: SubjectInput, now: datetime,
+        source: str | None,
     ) -> Report:
         rec.run("bundle.format", lambda: _raise(CheckFailure(
             SubIndication.FORMAT_FAILURE, str(error),
@@ -229,14 +234,15 @@ class Verifier:
         subject_info: dict[str, Any] = {"sha256": None, "path": None, "size": None}
         if isinstance(subject, (str, os.PathLike)):
             subject_info["path"] = os.fspath(subject)
-        return Report.build(
+        report = Report.build(
             list(rec.results.values()),
             subject=subject_info,
             certificate=None,
             existence={"notAfter": None, "evidence": []},
             warnings=rec.warnings,
-            extra=_extra(now, self.policy, None),
+            extra=_extra(now, self.policy, None, source),
         )
+        return _with_evidence(report, None, self.policy)
 
     def _report(
         self,
@@ -246,12 +252,13 @@ class Verifier:
         now: datetime,
         ts_facts: _timestamp_steps.TimestampFacts | None,
         anchor_facts: _anchor_steps.AnchorFacts | None,
+        source: str | None,
     ) -> Report:
         missing = [c for c in CHECK_IDS if c not in rec.results]
         if missing:  # a defect: every check id appears exactly once
             raise AssertionError(f"checks not recorded: {missing}")
         cert = bundle.certificate
-        return Report.build(
+        report = Report.build(
             list(rec.results.values()),
             subject=subject.to_dict(),
             certificate={
@@ -268,8 +275,9 @@ class Verifier:
             },
             existence=_existence(rec, ts_facts, anchor_facts),
             warnings=rec.warnings,
-            extra=_extra(now, self.policy, bundle),
+            extra=_extra(now, self.policy, bundle, source, ts_facts, anchor_facts),
         )
+        return _with_evidence(report, bundle, self.policy)
 
 
 def _raise(exc: Exception) -> Passed:
@@ -331,7 +339,16 @@ def _existence(
     }
 
 
-def _extra(now: datetime, policy: Policy, bundle: Bundle | None) -> dict[str, Any]:
+def _extra(
+    now: datetime,
+    policy: Policy,
+    bundle: Bundle | None,
+    source: str | None,
+    ts: _timestamp_steps.TimestampFacts | None = None,
+    anchor: _anchor_steps.AnchorFacts | None = None,
+) -> dict[str, Any]:
+    gen_time = ts.gen_time if ts is not None else None
+    block_time = anchor.block_time if anchor is not None else None
     return {
         "verifiedAt": rfc3339(now),
         "policy": {
@@ -345,8 +362,21 @@ def _extra(now: datetime, policy: Policy, bundle: Bundle | None) -> dict[str, An
         },
         "bundle": {
             "sha256": bundle.source_sha256.hex() if bundle and bundle.source_sha256 else None,
+            "path": source,
+        },
+        # The times the token and the block header state; they count towards
+        # existence.notAfter only where every check of that evidence PASSED.
+        "times": {
+            "genTime": rfc3339(gen_time) if gen_time is not None else None,
+            "blockTime": rfc3339(block_time) if block_time is not None else None,
         },
     }
+
+
+def _with_evidence(report: Report, bundle: Bundle | None, policy: Policy) -> Report:
+    """Add what the evidence report shows: environment, trust anchors, howToCheck."""
+    added = evidence_keys(report.to_dict(), bundle, policy)
+    return dataclasses.replace(report, extra={**report.extra, **added})
 
 
 def verify(

@@ -1,0 +1,169 @@
+"""The "verify it yourself" steps: commands a person runs without this tool.
+
+Each step is a plain JSON object, so the same list goes into the JSON report (key
+``howToCheck``) and onto the evidence report's page::
+
+    {"check": "file.sha256", "title": "…", "commands": ["sha256sum -- document.pdf"],
+     "expect": "…"}
+
+``check`` names the check the step helps settle, ``commands`` are POSIX shell lines
+(a line starting with ``#`` is a comment) or ``http(s)`` URLs, ``expect`` says in
+words what a person should see (or ``None``).
+See the package docstring for the ``howToCheck`` convention of checks' details.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..bundle import Bundle, PathStep
+from ..report import CHECK_IDS
+
+#: The key under which a check's ``details`` carry its own commands (a list of strings).
+HOW_TO_CHECK = "howToCheck"
+
+#: File the token-extraction step writes; checks' commands may refer to it.
+TOKEN_FILE = "token.der"
+#: File the extraCerts-extraction step writes (PEM), when the bundle has extraCerts.
+EXTRA_CERTS_FILE = "extra-certs.pem"
+#: The bundle's name in commands when the report does not know its path.
+DEFAULT_PROOF_NAME = "proof.json"
+
+_DER_SEQUENCE = 0x30
+_DER_OID = 0x06
+
+
+def how_to_check(report: Mapping[str, Any], bundle: Bundle | None = None) -> list[dict[str, Any]]:
+    """Every step a person can run by hand for ``report`` (a ``Report.to_dict()``), in the
+    order of the contract's check table.
+
+    Always, when the bundle parsed: recompute the file's SHA-256 (and size) with
+    ``sha256sum``. With ``bundle``: extract the timestamp token (and extraCerts) into
+    files, and replay the Merkle path with ``printf | xxd -r -p | sha256sum``. Then, for
+    each check whose ``details`` hold a ``howToCheck`` list of strings, those commands,
+    after this module's own step for that check.
+    """
+    if not isinstance(report.get("certificate"), Mapping):
+        return []  # a malformed bundle claims nothing that could be checked by hand
+    own: dict[str, list[dict[str, Any]]] = {}
+    for step in _own_steps(report, bundle):
+        own.setdefault(step["check"], []).append(step)
+    steps: list[dict[str, Any]] = []
+    checks = [c for c in _list(report.get("checks")) if isinstance(c, Mapping)]
+    for check_id in CHECK_IDS:
+        steps.extend(own.pop(check_id, []))
+        for check in checks:
+            if check.get("id") == check_id and (commands := check_commands(check)):
+                steps.append(_step(check_id, f"check {check_id} by hand", commands, None))
+    return steps
+
+
+def check_commands(check: Mapping[str, Any]) -> list[str]:
+    """The commands a check put in its details under ``howToCheck`` (strings only)."""
+    details = check.get("details")
+    if not isinstance(details, Mapping):
+        return []
+    return [c for c in _list(details.get(HOW_TO_CHECK)) if isinstance(c, str) and c.strip()]
+
+
+def _step(check: str, title: str, commands: list[str], expect: str | None) -> dict[str, Any]:
+    return {"check": check, "title": title, "commands": commands, "expect": expect}
+
+
+def _own_steps(report: Mapping[str, Any], bundle: Bundle | None) -> list[dict[str, Any]]:
+    steps = [_file_step(report)]
+    if bundle is not None:
+        proof = _proof_path(report)
+        steps.append(_token_step(bundle, proof))
+        if bundle.anchor is not None and bundle.anchor.merkle_root is not None \
+                and bundle.anchor.path is not None:
+            steps.append(_merkle_step(bundle.certificate.sha256_hash, bundle.anchor.path,
+                                      bundle.anchor.merkle_root))
+    return [s for s in steps if s is not None]
+
+
+def _file_step(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """(1) file.sha256: the file's SHA-256 (and size) equal the certificate's claims."""
+    cert = report["certificate"]
+    expected = cert.get("sha256Hash")
+    if not isinstance(expected, str):
+        return None
+    subject = report.get("subject")
+    path = subject.get("path") if isinstance(subject, Mapping) else None
+    if isinstance(path, str) and path:
+        title = "recompute the file's SHA-256"
+    else:
+        name = cert.get("fileName")
+        path = name if isinstance(name, str) and name else "FILE"
+        title = ("recompute the SHA-256 of your copy of the file (this verification was "
+                 "given the digest only)")
+    commands = [f"sha256sum -- {shlex.quote(path)}"]
+    expect = f"sha256sum prints {expected.lower()} (sha256Hash in the certificate)"
+    size = cert.get("fileSize")
+    if isinstance(size, int) and not isinstance(size, bool):
+        commands.append(f"stat -c %s -- {shlex.quote(path)}")
+        expect += f"; stat prints {size} (fileSize)"
+    return _step("file.sha256", title, commands, expect)
+
+
+def _proof_path(report: Mapping[str, Any]) -> str:
+    bundle_info = report.get("bundle")
+    path = bundle_info.get("path") if isinstance(bundle_info, Mapping) else None
+    return path if isinstance(path, str) and path else DEFAULT_PROOF_NAME
+
+
+def _token_step(bundle: Bundle, proof: str) -> dict[str, Any]:
+    """(2) timestamp.token: the token as a DER file, and what it says, shown by OpenSSL."""
+    q = shlex.quote(proof)
+    commands = [f"jq -r .timestamp.token {q} | base64 -d > {TOKEN_FILE}"]
+    if bundle.timestamp.extra_certs:
+        commands.append(
+            f"jq -r '.timestamp.extraCerts[]' {q} | while read -r c; do "
+            "printf -- '-----BEGIN CERTIFICATE-----\\n%s\\n-----END CERTIFICATE-----\\n' "
+            f"\"$(printf %s \"$c\" | fold -w 64)\"; done > {EXTRA_CERTS_FILE}"
+        )
+    token_in = " -token_in" if _is_bare_token(bundle.timestamp.token) else ""
+    commands.append(f"openssl ts -reply -in {TOKEN_FILE}{token_in} -text")
+    digest = bundle.certificate.sha256_hash.hex()
+    return _step(
+        "timestamp.token",
+        f"extract the RFC 3161 token from the bundle into {TOKEN_FILE} and show its content",
+        commands,
+        f"'Message data' shows the 32 bytes of sha256Hash {digest}; 'Time stamp' is the "
+        "token's genTime",
+    )
+
+
+def _is_bare_token(der: bytes) -> bool:
+    """A bare TimeStampToken is a CMS ContentInfo, SEQUENCE { OID, [0] … }; a
+    TimeStampResp is SEQUENCE { PKIStatusInfo SEQUENCE, … } (RFC 3161 §2.4.2).
+    ``openssl ts -reply`` needs ``-token_in`` for the former."""
+    if len(der) < 2 or der[0] != _DER_SEQUENCE:
+        return True
+    length_octets = der[1] & 0x7F if der[1] & 0x80 else 0
+    first_inner = 2 + length_octets
+    return len(der) <= first_inner or der[first_inner] != _DER_SEQUENCE
+
+
+def _merkle_step(leaf: bytes, path: Sequence[PathStep], root: bytes) -> dict[str, Any]:
+    """(3) anchor.merkle-path, contract section 2: left gives SHA-256(sibling ‖ cur),
+    right gives SHA-256(cur ‖ sibling), over raw bytes."""
+    commands = [f"h={leaf.hex()}  # sha256Hash"]
+    for number, step in enumerate(path, start=1):
+        sibling = step.sibling.hex()
+        pair = f"{sibling} \"$h\"" if step.side == "left" else f"\"$h\" {sibling}"
+        commands.append(f"h=$(printf '%s%s' {pair} | xxd -r -p | sha256sum | cut -c1-64)"
+                        f"  # step {number}: {step.side}")
+    commands.append('echo "$h"')
+    return _step(
+        "anchor.merkle-path",
+        f"replay the Merkle path ({len(path)} steps) from sha256Hash to merkleRoot",
+        commands,
+        f"the last line printed is {root.hex()} (merkleRoot)",
+    )
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []

@@ -1,0 +1,483 @@
+"""The evidence report's HTML: what it shows, that it loads nothing, that hostile
+strings stay text, and that its "verify it yourself" commands really work."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.metadata
+import json
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+from asn1crypto import cms, tsp
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from conftest import SCENARIOS, manifest, scenario
+from provelio_verify import (
+    CHECK_IDS,
+    Indication,
+    Policy,
+    SubIndication,
+    load_certificates,
+    parse_bundle,
+    verify,
+)
+from provelio_verify.evidence_report import HOW_TO_CHECK, how_to_check, render_html
+from provelio_verify.evidence_report.markup import MAX_TABLE_DEPTH
+from provelio_verify.evidence_report.style import CSS
+from reports import PageParts, made_up, scenario_report
+
+P, F, U = Indication.PASSED, Indication.FAILED, Indication.INDETERMINATE
+CASES = manifest()
+OK = SCENARIOS / "ok-created"
+
+#: Elements that load, run or submit something; none may appear on the page.
+ACTIVE_TAGS = {"script", "link", "img", "iframe", "frame", "object", "embed", "base", "form",
+               "input", "audio", "video", "source", "svg", "image", "picture", "track",
+               "portal", "applet", "noscript"}
+LOADING_ATTRIBUTES = {"src", "srcset", "poster", "background", "action", "formaction", "data",
+                      "ping", "manifest", "style"}
+
+
+def _report(name):
+    """The JSON report of a scenario, run with its manifest's arguments."""
+    return scenario_report(name, scenario(name)["args"])
+
+
+@pytest.fixture(scope="module")
+def regtest_report():
+    return _report("ok-confirmed-regtest")
+
+
+def _run_steps(steps, cwd, check=None):
+    """Run the commands of the steps (of one check, if given) in bash, as a person would."""
+    lines = [c for s in steps if check in (None, s["check"]) for c in s["commands"]]
+    assert lines, f"no step for {check}"
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(lines)], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+
+
+def _needs(*tools):
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (scripts/test installs them): the "
+                    "test runs the report's commands with them")
+
+
+# ------------------------------------------------------------------ what the page shows
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_every_scenario_shows_its_verdict_hash_and_every_check(case):
+    report = _report(case["name"])
+    page = PageParts(render_html(report))
+    assert page.text.count(report["indication"]) >= 2  # the verdict box and the checks
+    if report["subIndication"]:
+        assert report["subIndication"] in page.text
+    if report["subject"]["sha256"]:
+        assert report["subject"]["sha256"] in page.text
+    for check_id in CHECK_IDS:
+        assert f"check-{check_id}" in page.ids, check_id
+        assert check_id in page.text
+    for check in report["checks"]:
+        assert check["message"] in page.text
+
+
+def test_single_report_sections(regtest_report):
+    page = PageParts(render_html(regtest_report))
+    text = page.text
+    for section in ("subject", "certificate", "times", "checks", "warnings", "trust", "chain",
+                    "policy", "verify-yourself", "environment"):
+        assert section in page.ids, section
+    assert "the evidence could not be established either way" in text  # plain words
+    assert "Decided by the check timestamp.token" in text
+    cert = regtest_report["certificate"]
+    for value in (cert["certificateId"], cert["publicId"], "cust_test", "ord_test",
+                  regtest_report["verifiedAt"], regtest_report["bundle"]["sha256"]):
+        assert value in text
+    assert "This is a test-mode certificate: it is not evidence." in text
+    anchor = regtest_report["trustAnchors"][0]
+    assert anchor["sha256"] in text and anchor["subject"] in text
+    for name, version in regtest_report["environment"]["packages"].items():
+        assert f"{name}{version}" in text.replace("\n", "")
+    assert regtest_report["environment"]["openssl"]["cryptography"] in text
+    assert "genTime (as the token states)" in text and "not established" in text
+
+
+def test_existence_and_times_are_shown():
+    report = made_up().to_dict()
+    report["times"] = {"genTime": "2026-04-19T10:11:58Z", "blockTime": "2026-04-19T08:00:00Z"}
+    text = PageParts(render_html(report)).text
+    assert "existed no later than 2026-04-19T10:12:00Z" in " ".join(text.split())
+    assert "2026-04-19T10:11:58Z" in text and "2026-04-19T08:00:00Z" in text
+    assert "RFC 3161 timestamp, Bitcoin anchor" in text
+    assert "the evidence holds: every required check passed" in text
+
+
+def test_details_are_rendered_generically():
+    details = {
+        "anchor.chain": {
+            "sources": [{"name": "esplora https://example.org/api", "height": 840000,
+                         "answer": {"hash": "00" * 32, "inBestChain": True}}],
+            "unreachable": None,
+            "tipHeight": 840010,
+            HOW_TO_CHECK: ["bitcoin-cli getblockhash 840000",
+                           "https://mempool.space/block/" + "00" * 32,
+                           "javascript:alert(1)"],
+        },
+        "anchor.proof-of-work": {"headerHash": "0f" * 40},
+    }
+    report = made_up({"anchor.chain": (U, SubIndication.SOURCES_DISAGREE)}, details=details)
+    html_text = render_html(report.to_dict())
+    page = PageParts(html_text)
+    for value in ("sources", "esplora https://example.org/api", "840000", "inBestChain",
+                  "true", "unreachable", "null", "tipHeight", "840010"):
+        assert value in page.text, value
+    assert f'<code class="hex">{"0f" * 40}</code>' in html_text  # long hex, wrapped
+    checks_part, how_part = html_text.split('id="verify-yourself"')
+    assert "bitcoin-cli getblockhash 840000" not in checks_part  # not among the details
+    assert "bitcoin-cli getblockhash 840000" in how_part
+    assert "javascript:alert(1)" in how_part
+    hrefs = page.attribute_values("href")
+    assert "https://mempool.space/block/" + "00" * 32 in hrefs
+    assert not [h for h in hrefs if not (h.startswith("#") or h.startswith("https://"))]
+
+
+def test_deep_metadata_is_shown_as_json_text_past_the_table_depth():
+    deep: dict[str, object] = {"leaf": "<b>bottom</b>"}
+    for level in range(60):
+        deep = {f"level{level}": deep}
+    report = made_up().to_dict()
+    report["certificate"]["metadata"] = deep
+    html_text = render_html(report)
+    assert html_text.count("<table") < 20 + MAX_TABLE_DEPTH
+    assert '"leaf": "&lt;b&gt;bottom&lt;/b&gt;"' in html_text.replace("&quot;", '"')
+
+
+@pytest.mark.parametrize("odd", [
+    {},
+    {"certificate": {"testMode": [], "metadata": "text"}, "checks": "x", "subject": [],
+     "existence": 3, "times": None, "trustAnchors": {"a": 1}, "environment": [1]},
+    {"indication": ["x"], "checks": [1, {"id": None, "details": [1, 2]}],
+     "howToCheck": [{"commands": "not a list"}, 3], "warnings": "w"},
+])
+def test_a_report_of_an_odd_shape_still_renders(odd):
+    """The batch code may hand over reports read back from JSON files: a page, not a
+    traceback, whatever their shape."""
+    assert render_html(odd).endswith("</html>\n")
+    assert "Batch of 2 verifications" in render_html([odd, odd])
+
+
+def test_render_html_takes_a_report_or_a_list_of_them():
+    with pytest.raises(TypeError):
+        render_html("report")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        render_html([made_up().to_dict(), 3])  # type: ignore[list-item]
+
+
+def test_a_malformed_bundle_still_gives_a_full_page():
+    report = _report("malformed-not-json")
+    assert report[HOW_TO_CHECK] == []
+    page = PageParts(render_html(report))
+    assert "The bundle is malformed" in page.text
+    assert "it makes no claim to check by hand" in page.text
+    assert all(f"check-{c}" in page.ids for c in CHECK_IDS)
+
+
+# ------------------------------------------------------------------ loads nothing
+
+
+@pytest.mark.parametrize("name", ["ok-confirmed-regtest", "ok-created"])
+def test_the_page_has_no_script_and_loads_nothing(name):
+    html_text = render_html(_report(name))
+    page = PageParts(html_text)
+    assert not page.tags & ACTIVE_TAGS, page.tags & ACTIVE_TAGS
+    for tag, attrs in page.elements:
+        assert not {a for a in attrs if a.startswith("on")}, (tag, attrs)
+        assert not set(attrs) & LOADING_ATTRIBUTES, (tag, attrs)
+        if "href" in attrs:
+            assert tag == "a", tag
+    lowered = html_text.lower()
+    for marker in ("<script", "url(", "@import", "src=", "@font-face", "http-equiv=\"refresh"):
+        assert marker not in lowered, marker
+    assert page.styles == [CSS]
+
+
+def test_content_security_policy_admits_only_the_page_style():
+    html_text = render_html(made_up().to_dict())
+    page = PageParts(html_text)
+    policies = [a["content"] for tag, a in page.elements
+                if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert len(policies) == 1
+    policy = str(policies[0])
+    assert "default-src 'none'" in policy and "img-src 'none'" in policy
+    style_hash = base64.b64encode(hashlib.sha256(page.styles[0].encode()).digest()).decode()
+    assert f"style-src 'sha256-{style_hash}'" in policy
+    assert html_text.index("Content-Security-Policy") < html_text.index("<style>")
+
+
+# ------------------------------------------------------------------ hostile strings
+
+HOSTILE = '<img src=x onerror=alert(1)> "quoted" & \'single\' \u202eexe.pdf'
+
+
+def test_hostile_strings_from_the_bundle_stay_text(tmp_path):
+    bundle = json.loads((OK / "proof.json").read_text())
+    cert = bundle["certificate"]
+    cert["fileName"] = HOSTILE
+    cert["publicId"] = "</td></tr></table><script>alert(2)</script>"
+    cert["metadata"] = {HOSTILE: HOSTILE, "nested": {"<style>": "</style><b>bold</b>"}}
+    bundle["<b>unknown</b>"] = 1  # an unknown key: echoed in a warning
+    name = "<img src=y onerror=alert(3)>.txt"
+    (tmp_path / name).write_bytes((OK / "document.txt").read_bytes())
+    (tmp_path / "proof.json").write_text(json.dumps(bundle))
+    report = verify(tmp_path / name, tmp_path / "proof.json",
+                    policy=Policy(tsa_roots=load_certificates(OK / "roots.pem"))).to_dict()
+    assert any("<b>unknown</b>" in w for w in report["warnings"])
+    html_text = render_html(report)
+    page = PageParts(html_text)
+    assert not page.tags & ACTIVE_TAGS
+    assert "b" not in page.tags
+    assert all(not a.startswith("on") for _, attrs in page.elements for a in attrs)
+    assert page.styles == [CSS]
+    # The strings are on the page as text, with the right-to-left override made visible.
+    visible = HOSTILE.replace("\u202e", "\\u202e")
+    assert visible in page.text
+    assert "\u202e" not in html_text
+    for text in ("</td></tr></table><script>alert(2)</script>", "</style><b>bold</b>",
+                 "<b>unknown</b>", "onerror=alert(3)"):
+        assert text in page.text, text
+
+
+# ------------------------------------------------------------------ the JSON report
+
+
+def test_the_json_report_carries_what_the_page_shows(regtest_report):
+    env = regtest_report["environment"]
+    assert env["tool"]["version"] == regtest_report["tool"]["version"]
+    for name in ("asn1crypto", "cryptography", "python-bitcoinlib", "click", "requests"):
+        assert env["packages"][name] == importlib.metadata.version(name)
+    assert env["openssl"]["cryptography"].startswith("OpenSSL")
+    assert env["python"].split()[0].count(".") == 2
+    [anchor] = regtest_report["trustAnchors"]
+    [root_der] = load_certificates(SCENARIOS / "ok-confirmed-regtest" / "roots.pem")
+    root = x509.load_der_x509_certificate(root_der)
+    assert anchor["sha256"] == hashlib.sha256(root_der).hexdigest()
+    assert anchor["subject"] == root.subject.rfc4514_string()
+    assert anchor["serialNumber"] == format(root.serial_number, "x")
+    assert regtest_report["bundle"]["path"] == "proof.json"
+    assert regtest_report["times"] == {"genTime": None, "blockTime": None}
+    assert [s["check"] for s in regtest_report[HOW_TO_CHECK]] == [
+        "file.sha256", "timestamp.token", "anchor.merkle-path"]
+
+
+def test_how_to_check_collects_the_checks_commands_in_table_order():
+    details = {
+        "anchor.chain": {HOW_TO_CHECK: ["bitcoin-cli getblockhash 3"]},
+        "timestamp.chain": {HOW_TO_CHECK: ["openssl ts -verify -in token.der", 7, "", None]},
+        "anchor.op-return": {HOW_TO_CHECK: "not a list"},
+    }
+    steps = how_to_check(made_up(details=details).to_dict())
+    assert [(s["check"], s["commands"]) for s in steps] == [
+        ("file.sha256", ["sha256sum -- document.pdf"]),
+        ("timestamp.chain", ["openssl ts -verify -in token.der"]),
+        ("anchor.chain", ["bitcoin-cli getblockhash 3"]),
+    ]
+    assert steps[0]["expect"].startswith("sha256sum prints " + "ab" * 32)
+
+
+def test_a_checks_own_commands_follow_this_packages_step_for_it(regtest_report):
+    for check in regtest_report["checks"]:
+        if check["id"] == "anchor.merkle-path":
+            check["details"][HOW_TO_CHECK] = ["# the lead's extra line"]
+    bundle = parse_bundle((SCENARIOS / "ok-confirmed-regtest" / "proof.json").read_bytes())
+    steps = how_to_check(regtest_report, bundle)
+    assert [s["check"] for s in steps] == ["file.sha256", "timestamp.token",
+                                           "anchor.merkle-path", "anchor.merkle-path"]
+    assert steps[-1]["commands"] == ["# the lead's extra line"]
+
+
+# ------------------------------------------------------------------ the commands work
+
+
+@pytest.mark.parametrize("name", ["ok-confirmed-regtest", "merkle-sibling-tampered"])
+def test_the_merkle_replay_gives_the_root_the_check_computed(name):
+    _needs("xxd", "sha256sum")
+    report = _report(name)
+    proc = _run_steps(report[HOW_TO_CHECK], SCENARIOS / name, "anchor.merkle-path")
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.split()[-1]
+    merkle = next(c for c in report["checks"] if c["id"] == "anchor.merkle-path")
+    root = json.loads((SCENARIOS / name / "proof.json").read_text())["anchor"]["merkleRoot"]
+    if merkle["indication"] == "PASSED":
+        assert printed == root
+    else:  # the tampered path: the person sees the same wrong root the check reported
+        assert printed == merkle["details"]["computedRoot"] != root
+
+
+@pytest.mark.parametrize("name", ["ok-created", "wrong-file", "wrong-size"])
+def test_sha256sum_and_stat_show_what_file_sha256_compared(name):
+    _needs("sha256sum", "stat")
+    report = _report(name)
+    proc = _run_steps(report[HOW_TO_CHECK], SCENARIOS / name, "file.sha256")
+    assert proc.returncode == 0, proc.stderr
+    digest, size = proc.stdout.split()[0], int(proc.stdout.split()[-1])
+    assert digest == report["subject"]["sha256"]
+    assert size == report["subject"]["size"]
+    cert = report["certificate"]
+    matches = (digest == cert["sha256Hash"] and size == cert["fileSize"])
+    assert matches == (name == "ok-created")
+
+
+def test_the_token_step_shows_the_token_with_openssl(tmp_path):
+    _needs("jq", "base64", "openssl")
+    shutil.copytree(OK, tmp_path / "case")
+    report = _report("ok-created")
+    proc = _run_steps(report[HOW_TO_CHECK], tmp_path / "case", "timestamp.token")
+    assert proc.returncode == 0, proc.stderr
+    assert "Time stamp: " in proc.stdout
+    digest = report["certificate"]["sha256Hash"]
+    dump = "".join(re.findall(r"^\s+\d{4} - (.{47})", proc.stdout, re.M)).replace("-", " ")
+    assert dump.replace(" ", "") == digest
+
+
+def test_the_token_step_reads_a_timestamp_response_too(tmp_path):
+    """A TimeStampResp (not a bare token) needs no -token_in; openssl then shows the
+    status too."""
+    _needs("jq", "base64", "openssl")
+    shutil.copytree(OK, tmp_path / "case")
+    proof = tmp_path / "case" / "proof.json"
+    bundle = json.loads(proof.read_text())
+    token = cms.ContentInfo.load(base64.b64decode(bundle["timestamp"]["token"]))
+    reply = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
+    bundle["timestamp"]["token"] = base64.b64encode(reply.dump()).decode()
+    proof.write_text(json.dumps(bundle))
+    report = verify(tmp_path / "case" / "document.txt", proof).to_dict()
+    [step] = [s for s in report[HOW_TO_CHECK] if s["check"] == "timestamp.token"]
+    assert "-token_in" not in step["commands"][-1]
+    proc = _run_steps([step], tmp_path / "case")
+    assert proc.returncode == 0, proc.stderr
+    assert "Status: Granted." in proc.stdout and "Time stamp: " in proc.stdout
+
+
+def test_the_extra_certs_step_writes_a_pem_file_openssl_reads(tmp_path):
+    _needs("jq", "openssl", "fold")
+    shutil.copytree(OK, tmp_path / "case")
+    proof = tmp_path / "case" / "proof.json"
+    bundle = json.loads(proof.read_text())
+    token = cms.ContentInfo.load(base64.b64decode(bundle["timestamp"]["token"]))
+    tsa_cert = token["content"]["certificates"][0].chosen.dump()
+    ders = [*load_certificates(OK / "roots.pem"), tsa_cert]
+    bundle["timestamp"]["extraCerts"] = [base64.b64encode(d).decode() for d in ders]
+    proof.write_text(json.dumps(bundle))
+    report = verify(tmp_path / "case" / "document.txt", proof).to_dict()
+    proc = _run_steps(report[HOW_TO_CHECK], tmp_path / "case", "timestamp.token")
+    assert proc.returncode == 0, proc.stderr
+    pem = (tmp_path / "case" / "extra-certs.pem").read_bytes()
+    written = [x509.load_pem_x509_certificate(b"-----BEGIN" + block)
+               for block in pem.split(b"-----BEGIN")[1:]]
+    assert [c.public_bytes(Encoding.DER) for c in written] == ders
+    first = subprocess.run(["openssl", "x509", "-in", "extra-certs.pem", "-noout",
+                            "-fingerprint", "-sha256"], cwd=tmp_path / "case",
+                           capture_output=True, text=True, check=True).stdout
+    assert first.split("=")[1].strip().replace(":", "").lower() == \
+        hashlib.sha256(ders[0]).hexdigest()
+
+
+def test_a_hostile_file_name_is_quoted_for_the_shell(tmp_path):
+    _needs("sha256sum")
+    name = "-a b $(touch pwned) `touch pwned2` ';' \"q\".txt"
+    (tmp_path / name).write_bytes(b"hello\n")
+    digest = hashlib.sha256(b"hello\n").hexdigest()
+    report = made_up(path=name, sha256=digest).to_dict()
+    proc = _run_steps(how_to_check(report), tmp_path, "file.sha256")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == digest
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+# ------------------------------------------------------------------ a batch
+
+
+def _batch():
+    return [
+        made_up(path="a.pdf").to_dict(),
+        made_up({"file.sha256": (F, SubIndication.HASH_FAILURE)}, path="b.pdf").to_dict(),
+        made_up({"timestamp.chain": (U, SubIndication.NO_CERTIFICATE_CHAIN_FOUND)},
+                path="c.pdf").to_dict(),
+        made_up({"file.sha256": (F, SubIndication.HASH_FAILURE),
+                 "anchor.chain": (U, SubIndication.TRY_LATER)}, path="d.pdf").to_dict(),
+    ]
+
+
+def _rows(html_text, section):
+    part = html_text.split(f'id="{section}"')[1].split("</section>")[0]
+    return [" ".join(" ".join(PageParts(cell).text.split())
+                     for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S))
+            for row in re.findall(r"<tr>.*?</tr>", part, re.S)]
+
+
+def test_batch_counts_per_indication_and_per_failing_check():
+    html_text = render_html(_batch())
+    rows = _rows(html_text, "summary")
+    assert "PASSED 1" in rows and "FAILED 2" in rows and "INDETERMINATE 1" in rows
+    assert "total 4" in rows
+    assert "file.sha256 FAILED HASH_FAILURE 2" in rows
+    assert "timestamp.chain INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND 1" in rows
+    assert "anchor.chain INDETERMINATE TRY_LATER 1" in rows
+    text = " ".join(PageParts(html_text).text.split())
+    assert "Full details follow for 3 items that did not pass." in text
+    assert "Items that passed (1 item) are one row each" in text
+
+
+def test_batch_gives_full_details_only_for_items_that_did_not_pass():
+    page = PageParts(render_html(_batch()))
+    assert "item-1" not in page.ids
+    for number in (2, 3, 4):
+        assert f"item-{number}" in page.ids
+        assert f"item-{number}-check-file.sha256" in page.ids
+    assert "a.pdf" in page.text  # the passed item still has its row
+    full = PageParts(render_html(_batch(), passed_in_full=True))
+    assert "item-1" in full.ids and "item-1-check-anchor.chain" in full.ids
+
+
+def test_batch_ids_are_unique_and_every_link_has_a_target():
+    page = PageParts(render_html(_batch(), passed_in_full=True))
+    assert len(page.ids) == len(set(page.ids))
+    for href in page.attribute_values("href"):
+        if href.startswith("#"):
+            assert href[1:] in page.ids, href
+
+
+def test_a_batch_of_thousands_stays_one_row_per_passed_item():
+    reports = [made_up(path=f"file-{i}.pdf").to_dict() for i in range(3000)]
+    reports += _batch()[1:]
+    started = time.monotonic()
+    html_text = render_html(reports)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, elapsed
+    assert html_text.count('class="item"') == 3
+    single = len(render_html(reports[0]))
+    assert len(html_text) < 3000 * 600 + 3 * single, len(html_text)
+
+
+def test_single_page_and_batch_agree_on_an_items_sections():
+    report = _batch()[1]
+    single = PageParts(render_html(report))
+    batch = PageParts(render_html([report]))
+    for check_id in CHECK_IDS:
+        assert f"check-{check_id}" in single.ids and f"item-1-check-{check_id}" in batch.ids
+    assert "HASH_FAILURE" in batch.text
+
+
+def test_a_step_file_path_is_relative_to_where_the_verification_ran():
+    """The commands use the paths the verification was given; run from elsewhere they
+    would name other files, so the page says where to run them."""
+    page = PageParts(render_html(made_up().to_dict()))
+    assert "run in the folder where the verification was run" in page.text
+
