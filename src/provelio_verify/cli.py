@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from . import chain
 from ._version import __version__
 from .errors import InputError
 from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
@@ -142,10 +143,13 @@ def command(
             require_revocation=require_revocation,
             allow_test_mode=allow_test_mode,
         )
-    except InputError as exc:
+        # A headers file that does not validate is a failed source, not a usage error.
+        sources = chain.from_options(headers=headers_path, bitcoin_node=bitcoin_node,
+                                     rpc_cookie=rpc_cookie, esplora=esplora)
+    except (InputError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
 
-    verifier = Verifier(policy)
+    verifier = Verifier(policy, sources)
     progress = _Progress()
     try:
         report = verifier.verify(subject, proof, progress=progress.update,
