@@ -147,7 +147,7 @@ class _Steps:
         return f"settle it with a chain source (--bitcoin-node, --esplora), or by hand: {what}"
 
     def _txoutproof(self) -> str:
-        txids = '["' + self.txid + '"]'
+        txids = "'[\"" + self.txid + "\"]'"
         return f"`{self.params.cli(f'gettxoutproof {txids} {self.block_hash}')}`"
 
     # (2), (3) The transaction ---------------------------------------------------------
@@ -345,7 +345,8 @@ class _Steps:
             established = (f"the header's proof-of-work at height {height} "
                            f"({pow_facts.summary()}, at the target in force there)")
         else:
-            established = "no proof-of-work at a known target (see anchor.proof-of-work)"
+            established = ("nothing about the header's work at the target in force at its "
+                           "height (see anchor.proof-of-work)")
         by_hand = manual_check(self.params, self.block_hash, height, self.min_conf)
         raise CheckIndeterminate(
             SubIndication.NO_CHAIN_SOURCE,

@@ -6,7 +6,9 @@ and 503 (up to a cap), a cap on response size, and URLs with their credentials
 removed wherever they are shown. Every foreign exception becomes :class:`NetworkError`.
 
 Nothing constructs an ``HttpClient`` unless the user named a source (a node, an
-explorer, or ``--fetch-revocation``); a default verification opens no socket.
+explorer, or ``--fetch-revocation``); a default verification opens no socket. Not even
+importing this module does: ``requests`` (whose urllib3 probes for IPv6 with a socket
+when imported) is imported at the first request.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import urllib.parse
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from .errors import ProvelioError
+
+if TYPE_CHECKING:
+    import requests
 
 #: Default cap on a response body: headers, proofs and CRLs of real CAs fit easily.
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -159,6 +162,8 @@ class HttpClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
+            import requests  # here, not at import time: see the module's docstring
+
             session = requests.Session()
             session.headers["User-Agent"] = "provelio-verify"
             self._local.session = session
@@ -249,6 +254,8 @@ class HttpClient:
     def _once(self, method: str, url: str, body: bytes | None, auth: tuple[str, str] | None,
               headers: Mapping[str, str] | None, limit: int,
               allow_redirects: bool) -> Response:
+        import requests
+
         shown = redact(url)
         try:
             with self._session().request(

@@ -83,10 +83,11 @@ class EsploraSource(ChainSource):
         if kind == "header":
             return Reply(*self._text(f"/block/{question.block}/header"))
         if kind == "blockStatus":
+            # Esplora answers 404 for a block it does not know, and in_best_chain false
+            # (without a height) for one outside its best chain.
             status, retries = self._json(f"/block/{question.block}/status", missing_ok=True)
-            if status is None or (isinstance(status, dict) and not status.get("in_best_chain")
-                                  and status.get("height") is None):
-                return Reply(None, retries)  # Esplora does not know the block
+            if status is None:
+                return Reply(None, retries)
             if not isinstance(status, dict):
                 raise SourceInvalid(f"/block/{question.block}/status is not a JSON object")
             return Reply({"inBestChain": status.get("in_best_chain"),

@@ -77,7 +77,7 @@ def _view(source: ChainSource, params: NetworkParams, block_hash: str, height: i
             raise SourceInvalid(f"it puts {at} at height {height} yet says {block_hash} is "
                                 "in its best chain at that height")
         known = ("does not know the bundle's block" if status is None else
-                 "knows the bundle's block but not in its best chain"
+                 "says the bundle's block is not in its best chain"
                  if not status.in_best_chain else
                  f"has the bundle's block in its best chain at height {status.height}")
         return view(SourceState.ANSWERED, tip=tip, block_at_height=at,

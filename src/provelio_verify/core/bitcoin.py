@@ -264,12 +264,11 @@ def header_target(header: BlockHeader, params: NetworkParams) -> int:
         raise ProofOfWorkError(str(exc)) from None
     if target > params.pow_limit:
         raise ProofOfWorkError(
-            f"target {target:064x} of nBits {header.bits:08x} is above the "
+            f"its target {target:064x} (nBits {header.bits:08x}) is above the "
             f"{params.network.value} proof-of-work limit {params.pow_limit:064x}")
     if header.hash_value > target:
         raise ProofOfWorkError(
-            f"header hash {header.display_hash} is above its target {target:064x} "
-            f"(nBits {header.bits:08x})")
+            f"its hash is above its target {target:064x} (nBits {header.bits:08x})")
     return target
 
 

@@ -119,6 +119,10 @@ def validate_run(data: bytes, first_height: int, params: NetworkParams,
     if first_height and cps is None:
         raise HeaderRunError(first_height, f"a {params.network.value} run must start at "
                                            "genesis: no checkpoints ship for it")
+    if cps is not None and cps.period_bits(first_height // RETARGET_INTERVAL,
+                                           genesis_bits) is None:
+        raise HeaderRunError(first_height, "the run starts past the shipped checkpoints, "
+                                           "where the target in force is not known")
     bits = [b for (b,) in _BITS.iter_unpack(data)]
     times = [t for (t,) in _TIMES.iter_unpack(data)]
     _check_versions(data, first_height, params)

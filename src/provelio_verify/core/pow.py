@@ -143,7 +143,8 @@ def check_header_work(header: BlockHeader, height: int, params: NetworkParams,
     try:
         target = header_target(header, params)
     except ProofOfWorkError as exc:
-        raise CheckFailure(SubIndication.PROOF_OF_WORK_FAILURE, f"header {exc}",
+        raise CheckFailure(SubIndication.PROOF_OF_WORK_FAILURE,
+                           f"header {header.display_hash} does not carry its work: {exc}",
                            {"blockHash": header.display_hash, "height": height,
                             "bits": f"{header.bits:08x}"}) from None
     rule = target_in_force(params, height, checkpoints)
