@@ -211,3 +211,19 @@ def test_replayed_sources_judge_like_live_ones():
                     sources=[ReplaySource("capsule", records)])
     assert report.check("anchor.chain").indication is Indication.PASSED
     assert report.check("anchor.chain").details["confirmations"] == 8
+
+
+def test_a_defect_in_a_source_is_an_internal_error_not_a_traceback():
+    class Broken(ChainSource):
+        kind = "broken"
+
+        def _answer(self, question: Question) -> Reply:
+            raise RuntimeError("bug in a source")
+
+    proof = (SCENARIOS / "ok-confirmed-regtest" / "proof.json").read_bytes()
+    report = verify(Digest(world().digest.hex()), proof, policy=Policy(allow_test_mode=True),
+                    sources=[Broken("broken")])
+    chain = report.check("anchor.chain")
+    assert (chain.indication, chain.sub_indication) == (Indication.INDETERMINATE,
+                                                        SubIndication.INTERNAL_ERROR)
+    assert report.check("anchor.proof-of-work").indication is Indication.PASSED  # regtest

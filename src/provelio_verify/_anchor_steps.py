@@ -100,10 +100,8 @@ def run(
                      required=required)
         return None
     header = rec.run("anchor.inclusion", steps.inclusion, required=required)
-    views = steps.survey()
-    pow_facts = rec.run("anchor.proof-of-work", lambda: steps.proof_of_work(views),
-                        required=required)
-    rec.run("anchor.chain", lambda: steps.chain(views, pow_facts), required=required)
+    pow_facts = rec.run("anchor.proof-of-work", steps.proof_of_work, required=required)
+    rec.run("anchor.chain", lambda: steps.chain(pow_facts), required=required)
     if header is None or pow_facts is None:
         return AnchorFacts(None)
     return AnchorFacts(datetime.fromtimestamp(header.time, UTC))
@@ -124,6 +122,7 @@ class _Steps:
     min_conf: int
     _parsed: ParsedTransaction | CheckFailure | CheckIndeterminate | None = None
     _header: BlockHeader | CheckIndeterminate | None = None
+    _views: list[SourceView] | None = None
     #: Each source asked for material, with its answers: for the transaction, and for
     #: the header group (header and branch).
     _tx_asked: list[dict[str, Any]] = field(default_factory=list)
@@ -304,12 +303,16 @@ class _Steps:
     # (5), (6) Work and chain ----------------------------------------------------------
 
     def survey(self) -> list[SourceView] | None:
+        """What each source holds at the block's height (asked once, for both checks
+        that need it); ``None`` without sources."""
         if not self.sources:
             return None
-        return survey(self.sources, self.params, self.block_hash, self.block.height,
-                      self.min_conf, self.checkpoints)
+        if self._views is None:
+            self._views = survey(self.sources, self.params, self.block_hash,
+                                 self.block.height, self.min_conf, self.checkpoints)
+        return self._views
 
-    def proof_of_work(self, views: list[SourceView] | None) -> Passed:
+    def proof_of_work(self) -> Passed:
         try:
             header = self._block_header()
         except CheckIndeterminate as exc:
@@ -322,8 +325,8 @@ class _Steps:
         if facts.rule.exact:
             return Passed(f"{head}; that target is the one in force at height {height}: "
                           f"{facts.rule.basis}", facts.details(), value=facts)
-        if views is not None and header.display_hash == self.block_hash \
-                and stands(views, self.block_hash):
+        views = self.survey() if header.display_hash == self.block_hash else None
+        if views is not None and stands(views, self.block_hash):
             agreeing = ", ".join(v.label for v in views if v.block_at_height == self.block_hash)
             return Passed(f"{head}; offline only bounds are known ({facts.rule.basis}), but "
                           f"the block is at height {height} in the best chain of {agreeing}, "
@@ -337,8 +340,9 @@ class _Steps:
                                  f"{header.bits:08x}"),
             facts.details())
 
-    def chain(self, views: list[SourceView] | None, pow_facts: PowFacts | None) -> Passed:
+    def chain(self, pow_facts: PowFacts | None) -> Passed:
         height = self.block.height
+        views = self.survey()
         if views is not None:
             return combine(views, self.params, self.block_hash, height, self.min_conf)
         if pow_facts is not None and pow_facts.rule.exact:

@@ -77,7 +77,7 @@ class EsploraSource(ChainSource):
             return Reply(text, retries)
         if kind == "tip":
             text, retries = self._text("/blocks/tip/height")
-            if text is None or not text.isdigit():
+            if text is None or not (text.isascii() and text.isdigit()):
                 raise SourceInvalid(f"/blocks/tip/height answered {text!r}, not a height")
             return Reply(int(text), retries)
         if kind == "header":
