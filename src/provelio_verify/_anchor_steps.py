@@ -15,10 +15,10 @@ asked about the txid only then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .bundle import Anchor, Block, Bundle, Network, Status
 from .chain.base import ChainSource, SourceError
@@ -111,6 +111,11 @@ def _sources_details(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"sources": entries} if entries else {}
 
 
+_T = TypeVar("_T")
+#: A question to one source, its answers logged; raises SourceError or CheckFailure.
+_Ask = Callable[[ChainSource, list[dict[str, Any]]], _T]
+
+
 @dataclass
 class _Steps:
     """One anchor's checks; material a source supplies is fetched once and shared."""
@@ -149,6 +154,24 @@ class _Steps:
         txids = "'[\"" + self.txid + "\"]'"
         return f"`{self.params.cli(f'gettxoutproof {txids} {self.block_hash}')}`"
 
+    def _first_answer(self, asked: list[dict[str, Any]],
+                      ask: _Ask[_T]) -> tuple[_T, ChainSource] | list[str]:
+        """Ask each source in turn until one gives material that passes ``ask``'s
+        checks; log every source asked into ``asked``. Returns the material and its
+        source, or why each source failed."""
+        reasons = []
+        for source in self.sources:
+            log: list[dict[str, Any]] = []
+            try:
+                return ask(source, log), source
+            except SourceError as exc:
+                reasons.append(f"{source.label}: {exc.reason}")
+            except CheckFailure as exc:
+                reasons.append(f"{source.label}: {exc.message}")
+            finally:
+                asked.append({**source.describe(), "answers": log})
+        return reasons
+
     # (2), (3) The transaction ---------------------------------------------------------
 
     def _transaction(self) -> ParsedTransaction:
@@ -178,20 +201,13 @@ class _Steps:
             raise CheckIndeterminate(SubIndication.NO_CHAIN_SOURCE,
                                      f"the bundle holds no transaction hex and no chain source "
                                      f"was chosen to supply it; {by_hand}")
-        reasons = []
-        for source in self.sources:
-            log: list[dict[str, Any]] = []
-            try:
-                raw = source.transaction(self.txid, block, log)
-            except SourceError as exc:
-                reasons.append(f"{source.label}: {exc.reason}")
-                continue
-            finally:
-                self._tx_asked.append({**source.describe(), "answers": log})
-            return raw
+        got = self._first_answer(self._tx_asked,
+                                 lambda source, log: source.transaction(self.txid, block, log))
+        if isinstance(got, tuple):
+            return got[0]
         raise CheckIndeterminate(SubIndication.TRY_LATER,
                                  f"no chain source supplied transaction {self.txid} ("
-                                 + "; ".join(reasons) + f"); try again later, or {by_hand}",
+                                 + "; ".join(got) + f"); try again later, or {by_hand}",
                                  _sources_details(self._tx_asked))
 
     def transaction(self) -> Passed:
@@ -243,20 +259,14 @@ class _Steps:
             return CheckIndeterminate(SubIndication.NO_CHAIN_SOURCE,
                                       "the bundle holds no header, txIndex and merkleBranch, and "
                                       f"no chain source was chosen to supply them; {by_hand}")
-        reasons = []
-        for source in self.sources:
-            log: list[dict[str, Any]] = []
-            try:
-                header = BlockHeader.parse(source.header(self.block_hash, log))
-            except SourceError as exc:
-                reasons.append(f"{source.label}: {exc.reason}")
-                continue
-            finally:
-                self._group_asked.append({**source.describe(), "answers": log})
-            return header
+        got = self._first_answer(
+            self._group_asked,
+            lambda source, log: BlockHeader.parse(source.header(self.block_hash, log)))
+        if isinstance(got, tuple):
+            return got[0]
         return CheckIndeterminate(SubIndication.TRY_LATER,
                                   f"no chain source supplied the header of block "
-                                  f"{self.block_hash} (" + "; ".join(reasons)
+                                  f"{self.block_hash} (" + "; ".join(got)
                                   + f"); try again later, or {by_hand}",
                                   _sources_details(self._group_asked))
 
@@ -269,21 +279,15 @@ class _Steps:
             facts = check_inclusion(header, self.block.hash, txid, self.block.tx_index,
                                     self.block.merkle_branch)
             return Passed(self._included(facts), facts, value=header)
-        reasons = []
-        for source in self.sources:
-            log: list[dict[str, Any]] = []
-            try:
-                proof = source.merkle_proof(self.txid, self.block_hash, self.block.height, log)
-                facts = check_inclusion(header, self.block.hash, txid, proof.tx_index,
-                                        proof.branch)
-            except SourceError as exc:
-                reasons.append(f"{source.label}: {exc.reason}")
-                continue
-            except CheckFailure as exc:
-                reasons.append(f"{source.label}'s branch: {exc.message}")
-                continue
-            finally:
-                self._group_asked.append({**source.describe(), "answers": log})
+        def proven(source: ChainSource, log: list[dict[str, Any]]) -> dict[str, Any]:
+            # A supplied branch is checked exactly as the bundle's would be; one that
+            # does not fold is that source's failure, not the evidence's.
+            proof = source.merkle_proof(self.txid, self.block_hash, self.block.height, log)
+            return check_inclusion(header, self.block.hash, txid, proof.tx_index, proof.branch)
+
+        got = self._first_answer(self._group_asked, proven)
+        if isinstance(got, tuple):
+            facts, source = got
             return Passed(self._included(facts) + f" (header and branch supplied by "
                                                   f"{source.label})",
                           {**facts, "suppliedBy": source.label,
@@ -291,7 +295,7 @@ class _Steps:
         raise CheckIndeterminate(
             SubIndication.TRY_LATER,
             f"no chain source supplied a Merkle branch for {self.txid} in block "
-            f"{self.block_hash} that folds to its Merkle root (" + "; ".join(reasons)
+            f"{self.block_hash} that folds to its Merkle root (" + "; ".join(got)
             + "); try again later, or " + self._by_hand(self._txoutproof()),
             _sources_details(self._group_asked))
 
