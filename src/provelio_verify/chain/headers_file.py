@@ -86,7 +86,7 @@ class HeadersFileSource(ChainSource):
                                 f"{HEADER_SIZE}-byte headers")
         # (1) The first header anchors the file: a genesis block, or a checkpoint.
         first = dsha256(data[:HEADER_SIZE])[::-1].hex()
-        checkpoints = self._checkpoints or mainnet_checkpoints()
+        checkpoints = mainnet_checkpoints() if self._checkpoints is None else self._checkpoints
         params = network_of_genesis(first)
         height = 0
         if params is None:

@@ -141,7 +141,7 @@ def validate_run(data: bytes, first_height: int, params: NetworkParams,
                                      first_time=times[start - RETARGET_INTERVAL],
                                      last_time=times[start - 1])
             retargets += 1
-            known = cps.period_bits(period, genesis_bits) if cps else None
+            known = cps.period_bits(period, genesis_bits) if cps is not None else None
             if known is not None and known != expected:
                 raise HeaderRunError(height, f"the retarget rule gives nBits {expected:08x}, "
                                              f"the shipped checkpoints {known:08x}")
