@@ -56,6 +56,20 @@ def main_chain() -> ChainData:
     return ChainData.of(world().anchoring.chain)
 
 
+KINDS = ["esplora", "bitcoin-core"]
+
+
+def server_for(kind: str, data: ChainData, knobs: Knobs | None = None):
+    return (EsploraServer if kind == "esplora" else BitcoinRpcServer)(data, knobs)
+
+
+def source_for(kind: str, server, client: HttpClient | None = None):
+    client = client or fast_client()
+    if kind == "esplora":
+        return EsploraSource(server.url, client)
+    return BitcoinCoreSource(server.url_with_credentials(), client=client)
+
+
 def anchor_indications(report) -> dict[str, str]:
     return {c.id: c.indication.value for c in report.checks if c.id.startswith("anchor.")}
 
@@ -116,23 +130,21 @@ def test_wrong_credentials_are_unreachable_not_failed():
 # --------------------------------------------------------------------------- the chain
 
 
-def test_too_few_confirmations_reports_the_count():
-    with EsploraServer(main_chain()) as server:
-        report = run([EsploraSource(server.url, fast_client())], min_conf=9)
+@pytest.mark.parametrize("kind", KINDS)
+def test_too_few_confirmations_reports_the_count(kind):
+    with server_for(kind, main_chain()) as server:
+        report = run([source_for(kind, server)], min_conf=9)
     chain = report.check("anchor.chain")
     assert chain.sub_indication is SubIndication.INSUFFICIENT_CONFIRMATIONS
     assert chain.details["confirmations"] == 8
     assert "8 confirmation(s)" in chain.message and "9 required" in chain.message
 
 
-@pytest.mark.parametrize("kind", ["esplora", "bitcoin-core"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_reorg_a_different_block_at_the_height_fails(kind):
     data = ChainData.of(world().anchoring.chain, stale=reorg_chain(), fork_at=3)
-    server_type = EsploraServer if kind == "esplora" else BitcoinRpcServer
-    with server_type(data) as server:
-        source = (EsploraSource(server.url, fast_client()) if kind == "esplora" else
-                  BitcoinCoreSource(server.url_with_credentials(), client=fast_client()))
-        report = run([source], proof=bundle("anchor-reorged"))
+    with server_for(kind, data) as server:
+        report = run([source_for(kind, server)], proof=bundle("anchor-reorged"))
     chain = report.check("anchor.chain")
     assert (chain.indication, chain.sub_indication) == (Indication.FAILED,
                                                         SubIndication.NOT_IN_BEST_CHAIN)
@@ -142,20 +154,22 @@ def test_reorg_a_different_block_at_the_height_fails(kind):
         ["anchor.chain"]
 
 
-def test_a_header_that_does_not_hash_to_the_asked_hash_makes_the_source_invalid():
-    with EsploraServer(main_chain(), Knobs(wrong_header=True)) as server:
-        report = run([EsploraSource(server.url, fast_client())])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_header_that_does_not_hash_to_the_asked_hash_makes_the_source_invalid(kind):
+    with server_for(kind, main_chain(), Knobs(wrong_header=True)) as server:
+        report = run([source_for(kind, server)])
     chain = report.check("anchor.chain")
     assert chain.sub_indication is SubIndication.TRY_LATER
     assert chain.details["sources"][0]["state"] == "invalid"
     assert "hashes to" in chain.message and "not to the block asked for" in chain.message
 
 
-def test_a_source_lying_about_its_tip_cannot_show_the_headers():
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_source_lying_about_its_tip_cannot_show_the_headers(kind):
     # Anchor at 3, tip 10: 9 confirmations need a block at height 11, which the liar
     # (claiming a tip at 1000) does not have.
-    with EsploraServer(main_chain(), Knobs(tip=1000)) as server:
-        report = run([EsploraSource(server.url, fast_client())], min_conf=9)
+    with server_for(kind, main_chain(), Knobs(tip=1000)) as server:
+        report = run([source_for(kind, server)], min_conf=9)
     chain = report.check("anchor.chain")
     assert chain.indication is Indication.INDETERMINATE
     assert chain.sub_indication is SubIndication.TRY_LATER
@@ -192,6 +206,8 @@ def test_a_source_down_alone_is_try_later_and_beside_another_is_listed():
     chain = alone.check("anchor.chain")
     assert chain.sub_indication is SubIndication.TRY_LATER
     assert "cannot connect" in chain.message
+    node = run([BitcoinCoreSource("http://u:p@127.0.0.1:9", client=fast_client(retries=0))])
+    assert node.check("anchor.chain").sub_indication is SubIndication.TRY_LATER
     with EsploraServer(main_chain()) as server:
         both = run([EsploraSource(down, fast_client(retries=0)),
                     EsploraSource(server.url, fast_client())])
@@ -201,10 +217,11 @@ def test_a_source_down_alone_is_try_later_and_beside_another_is_listed():
     assert any("127.0.0.1:9" in w and "did not answer" in w for w in both.warnings)
 
 
-def test_429_with_retry_after_is_honoured_and_reported():
+@pytest.mark.parametrize("kind", KINDS)
+def test_429_with_retry_after_is_honoured_and_reported(kind):
     sleeps: list[float] = []
-    with EsploraServer(main_chain(), Knobs(throttle=2, retry_after="2")) as server:
-        report = run([EsploraSource(server.url, fast_client(sleeps))])
+    with server_for(kind, main_chain(), Knobs(throttle=2, retry_after="2")) as server:
+        report = run([source_for(kind, server, fast_client(sleeps))])
     chain = report.check("anchor.chain")
     assert chain.indication is Indication.PASSED
     assert sleeps == [2.0, 2.0]
@@ -212,27 +229,30 @@ def test_429_with_retry_after_is_honoured_and_reported():
     assert first["retries"] == ["HTTP 429; waited 2 s (Retry-After)"] * 2
 
 
-def test_a_slow_source_times_out():
-    with EsploraServer(main_chain(), Knobs(delay=2.0)) as server:
-        report = run([EsploraSource(server.url, fast_client(read_timeout=0.2, retries=0))])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_slow_source_times_out(kind):
+    with server_for(kind, main_chain(), Knobs(delay=2.0)) as server:
+        report = run([source_for(kind, server, fast_client(read_timeout=0.2, retries=0))])
     chain = report.check("anchor.chain")
     assert chain.sub_indication is SubIndication.TRY_LATER
     assert "timed out" in chain.message
 
 
-def test_a_huge_response_is_refused():
-    with EsploraServer(main_chain(), Knobs(huge=5_000_000)) as server:
-        report = run([EsploraSource(server.url, fast_client())])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_huge_response_is_refused(kind):
+    with server_for(kind, main_chain(), Knobs(huge=5_000_000)) as server:
+        report = run([source_for(kind, server)])
     chain = report.check("anchor.chain")
     assert chain.sub_indication is SubIndication.TRY_LATER
     assert "over the limit of 65536" in chain.message
 
 
-def test_a_source_on_another_network_counts_as_unreachable():
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_source_on_another_network_counts_as_unreachable(kind):
     data = main_chain()
     data.genesis = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
-    with EsploraServer(data) as server:
-        report = run([EsploraSource(server.url, fast_client())])
+    with server_for(kind, data) as server:
+        report = run([source_for(kind, server)])
     chain = report.check("anchor.chain")
     assert chain.sub_indication is SubIndication.TRY_LATER
     assert chain.details["sources"][0]["state"] == "wrong-network"
@@ -242,12 +262,10 @@ def test_a_source_on_another_network_counts_as_unreachable():
 # --------------------------------------------------------------------------- supplying
 
 
-@pytest.mark.parametrize("kind", ["esplora", "bitcoin-core"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_source_supplies_what_the_bundle_lacks(kind):
-    server_type = EsploraServer if kind == "esplora" else BitcoinRpcServer
-    with server_type(main_chain()) as server:
-        source = (EsploraSource(server.url, fast_client()) if kind == "esplora" else
-                  BitcoinCoreSource(server.url_with_credentials(), client=fast_client()))
+    with server_for(kind, main_chain()) as server:
+        source = source_for(kind, server)
         no_hex = run([source], proof=bundle("anchor-without-tx-hex-offline"))
         no_group = run([source], proof=bundle("anchor-without-header-offline"))
     assert anchor_indications(no_hex) == ALL_PASSED
@@ -258,9 +276,10 @@ def test_a_source_supplies_what_the_bundle_lacks(kind):
     assert any(TXID in r for r in server.requests)  # only now is the txid asked
 
 
-def test_a_source_supplying_another_transaction_is_not_a_failure():
-    with EsploraServer(main_chain(), Knobs(wrong_tx=True)) as server:
-        report = run([EsploraSource(server.url, fast_client())],
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_source_supplying_another_transaction_is_not_a_failure(kind):
+    with server_for(kind, main_chain(), Knobs(wrong_tx=True)) as server:
+        report = run([source_for(kind, server)],
                      proof=bundle("anchor-without-tx-hex-offline"))
     tx = report.check("anchor.transaction")
     assert (tx.indication, tx.sub_indication) == (Indication.INDETERMINATE,
@@ -269,13 +288,11 @@ def test_a_source_supplying_another_transaction_is_not_a_failure():
     assert report.indication is not Indication.FAILED
 
 
-@pytest.mark.parametrize("kind", ["esplora", "bitcoin-core"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_supplied_branch_that_does_not_fold_is_not_a_failure(kind):
-    server_type = EsploraServer if kind == "esplora" else BitcoinRpcServer
-    with server_type(main_chain(), Knobs(wrong_position=True)) as server:
-        source = (EsploraSource(server.url, fast_client()) if kind == "esplora" else
-                  BitcoinCoreSource(server.url_with_credentials(), client=fast_client()))
-        report = run([source], proof=bundle("anchor-without-header-offline"))
+    with server_for(kind, main_chain(), Knobs(wrong_position=True)) as server:
+        report = run([source_for(kind, server)],
+                     proof=bundle("anchor-without-header-offline"))
     inclusion = report.check("anchor.inclusion")
     assert (inclusion.indication, inclusion.sub_indication) == (Indication.INDETERMINATE,
                                                                 SubIndication.TRY_LATER)
