@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))
 
-from gen.chain import Chain  # noqa: E402
+from gen.chain import Chain, merkle_branch  # noqa: E402
 
 
 def dsha(data: bytes) -> bytes:
@@ -193,19 +193,8 @@ class _Server:
     def position(self, block: CBlock, tx: CTransaction) -> tuple[int, list[bytes]]:
         txids = [t.GetTxid() for t in block.vtx]
         index = txids.index(tx.GetTxid())
-        branch = _branch(txids, index)
+        branch = merkle_branch(txids, index)
         return (index ^ 1 if self.knobs.wrong_position else index), branch
-
-
-def _branch(txids: list[bytes], index: int) -> list[bytes]:
-    branch, level = [], list(txids)
-    while len(level) > 1:
-        if len(level) % 2:
-            level.append(level[-1])
-        branch.append(level[index ^ 1])
-        level = [dsha(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
-        index //= 2
-    return branch
 
 
 class EsploraServer(_Server):

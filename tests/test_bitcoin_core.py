@@ -15,6 +15,7 @@ from bitcoin.core import (
     CTransaction,
 )
 from chainservers import merkle_block
+from gen.chain import merkle_branch, merkle_root
 from gen.chain_scenarios import segwit_anchor_tx
 from gen.world import world
 from headerchain import EASY_BITS, HARDER_BITS, build, easy
@@ -283,21 +284,9 @@ def test_op_return_rule():
 # --------------------------------------------------------------------------- inclusion
 
 
-def tree(txids: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
-    levels = [list(txids)]
-    while len(levels[-1]) > 1:
-        level = levels[-1] + ([levels[-1][-1]] if len(levels[-1]) % 2 else [])
-        levels[-1] = level
-        levels.append([dsha256(level[i] + level[i + 1]) for i in range(0, len(level), 2)])
-    return levels[-1][0], levels
-
-
-def branch(levels: list[list[bytes]], index: int) -> list[bytes]:
-    out = []
-    for level in levels[:-1]:
-        out.append(level[index ^ 1][::-1])
-        index //= 2
-    return out
+def branch(txids: list[bytes], index: int) -> list[bytes]:
+    """The branch of ``txids[index]`` in display order, as a bundle writes it."""
+    return [h[::-1] for h in merkle_branch(txids, index)]
 
 
 def header_with_root(root: bytes) -> BlockHeader:
@@ -307,19 +296,17 @@ def header_with_root(root: bytes) -> BlockHeader:
 def test_inclusion_of_every_position_of_odd_sized_trees():
     for count in (1, 2, 3, 5, 7):
         txids = [dsha256(bytes([count, i])) for i in range(count)]
-        root, levels = tree(txids)
-        header = header_with_root(root)
+        header = header_with_root(merkle_root(txids))
         for index in range(count):
             facts = check_inclusion(header, header.hash[::-1], txids[index][::-1], index,
-                                    branch(levels, index))
+                                    branch(txids, index))
             assert facts["txIndex"] == index
 
 
 def test_inclusion_refusals():
     txids = [dsha256(bytes([i])) for i in range(3)]
-    root, levels = tree(txids)
-    header = header_with_root(root)
-    good = branch(levels, 1)
+    header = header_with_root(merkle_root(txids))
+    good = branch(txids, 1)
     exc = failure(check_inclusion, header, b"\x00" * 32, txids[1][::-1], 1, good)
     assert exc.sub_indication is SubIndication.HASH_FAILURE and "not to block.hash" in exc.message
     exc = failure(check_inclusion, header, header.hash[::-1], txids[1][::-1], 5, good)
@@ -331,7 +318,7 @@ def test_inclusion_refusals():
     assert "over the limit of 32" in exc.message
     # Position 3 of a 3-transaction block is the padding copy of position 2.
     exc = failure(check_inclusion, header, header.hash[::-1], txids[2][::-1], 3,
-                  branch(levels, 3))
+                  branch(txids, 3))
     assert exc.sub_indication is SubIndication.FORMAT_FAILURE and "padding" in exc.message
 
 

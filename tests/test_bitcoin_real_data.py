@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from bitcoin.core import CBlock
 from conftest import REPO
+from gen.chain import merkle_branch, merkle_root
 
 from provelio_verify.bundle import Network
 from provelio_verify.chain import HeadersFileSource, SourceInvalid
@@ -57,21 +58,9 @@ def transactions(raw_block: bytes) -> list[bytes]:
     return [tx.serialize() for tx in CBlock.deserialize(raw_block).vtx]
 
 
-def merkle_tree(txids: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
-    levels = [list(txids)]
-    while len(levels[-1]) > 1:
-        level = levels[-1] + ([levels[-1][-1]] if len(levels[-1]) % 2 else [])
-        levels[-1] = level
-        levels.append([dsha256(level[i] + level[i + 1]) for i in range(0, len(level), 2)])
-    return levels[-1][0], levels
-
-
-def branch_display(levels: list[list[bytes]], index: int) -> list[bytes]:
-    out = []
-    for level in levels[:-1]:
-        out.append(level[index ^ 1][::-1])
-        index //= 2
-    return out
+def branch_display(txids: list[bytes], index: int) -> list[bytes]:
+    """The branch of ``txids[index]`` in display order, as a bundle writes it."""
+    return [h[::-1] for h in merkle_branch(txids, index)]
 
 
 def test_every_real_block_hashes_to_its_root_and_carries_its_work():
@@ -80,8 +69,7 @@ def test_every_real_block_hashes_to_its_root_and_carries_its_work():
     for height, raw in blocks:
         header = BlockHeader.parse(raw[:80])
         txids = [parse_transaction(tx).txid for tx in transactions(raw)]
-        root, _ = merkle_tree(txids)
-        assert root == header.merkle_root, height
+        assert merkle_root(txids) == header.merkle_root, height
         facts = check_header_work(header, height, MAINNET, CHECKPOINTS)
         assert facts.rule.exact and facts.target == facts.rule.low, height
 
@@ -103,13 +91,14 @@ def test_real_op_return_transactions_in_block_481815_fold_to_the_root():
     raw = (DATA / "blocks" / "bitcoinj_block481815.dat").read_bytes()
     header = BlockHeader.parse(raw[:80])
     txs = [parse_transaction(tx) for tx in transactions(raw)]
-    root, levels = merkle_tree([t.txid for t in txs])
+    txids = [t.txid for t in txs]
+    root = merkle_root(txids)
     found = []
     for index, tx in enumerate(txs):
         for out, script in enumerate(tx.output_scripts):
             if len(script) == 34 and script[:2] == b"\x6a\x20":
                 facts = check_inclusion(header, header.hash[::-1], tx.txid[::-1], index,
-                                        branch_display(levels, index))
+                                        branch_display(txids, index))
                 assert facts["merkleRoot"] == root[::-1].hex()
                 assert check_op_return(tx, script[2:], None) == out
                 found.append((tx.txid[::-1].hex(), index, out))
@@ -191,11 +180,11 @@ def test_corrupted_block_413567_fails_inclusion_while_its_header_passes():
     good = [parse_transaction(tx).txid for tx in transactions(genuine)]
     altered = [i for i, (a, b) in enumerate(zip(bad, good, strict=True)) if a != b]
     assert altered, "the corrupted block should differ from the genuine one"
-    _, levels = merkle_tree(bad)
+    assert merkle_root(bad) != header.merkle_root
     index = altered[0]
     with pytest.raises(CheckFailure) as caught:
         check_inclusion(header, header.hash[::-1], bad[index][::-1], index,
-                        branch_display(levels, index))
+                        branch_display(bad, index))
     assert caught.value.sub_indication is SubIndication.HASH_FAILURE
     assert "not to the header's Merkle root" in caught.value.message
 
