@@ -227,3 +227,12 @@ def test_a_defect_in_a_source_is_an_internal_error_not_a_traceback():
     assert (chain.indication, chain.sub_indication) == (Indication.INDETERMINATE,
                                                         SubIndication.INTERNAL_ERROR)
     assert report.check("anchor.proof-of-work").indication is Indication.PASSED  # regtest
+
+
+def test_records_do_not_alias_the_cache():
+    question = Question("merkleProof", height=3, block=B, txid=B)
+    source = ScriptedSource({question: {"txIndex": 1, "branch": [OTHER]}})
+    log: list[dict[str, Any]] = []
+    source.ask(question, log)
+    log[0]["answer"]["branch"].append("cc" * 32)
+    assert source.merkle_proof(B, B, 3).branch == (bytes.fromhex(OTHER),)

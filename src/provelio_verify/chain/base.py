@@ -13,6 +13,7 @@ Sources are safe to share between threads and survive pickling.
 from __future__ import annotations
 
 import abc
+import copy
 import re
 import threading
 from collections.abc import Mapping
@@ -163,7 +164,7 @@ class ChainSource(abc.ABC):
             value = self._cache.get(question)
         if cached:
             if log is not None:
-                log.append({**question.to_json(), "answer": value})
+                log.append({**question.to_json(), "answer": copy.deepcopy(value)})
             return value
         try:
             reply = self._answer(question)
@@ -175,7 +176,8 @@ class ChainSource(abc.ABC):
         with self._lock:
             self._cache[question] = value
         if log is not None:
-            record = {**question.to_json(), "answer": value}
+            # A copy: a report's records must not alias the cache that serves the batch.
+            record = {**question.to_json(), "answer": copy.deepcopy(value)}
             if reply.retries:
                 record["retries"] = list(reply.retries)
             log.append(record)
@@ -184,7 +186,7 @@ class ChainSource(abc.ABC):
     def answers(self) -> list[dict[str, Any]]:
         """Every answer this source has given, as records (for an evidence capsule)."""
         with self._lock:
-            return [{**q.to_json(), "answer": v} for q, v in self._cache.items()]
+            return [{**q.to_json(), "answer": copy.deepcopy(v)} for q, v in self._cache.items()]
 
     # Typed questions ---------------------------------------------------------------
 
