@@ -379,3 +379,16 @@ def test_concurrent_first_questions_to_a_headers_file_validate_it_once(tmp_path,
     with ThreadPoolExecutor(max_workers=4) as pool:
         tips = list(pool.map(lambda _: source.tip_height(), range(8)))
     assert tips == [10] * 8 and len(calls) == 1
+
+
+def test_headers_shown_above_the_block_are_bounded(monkeypatch):
+    from provelio_verify.chain import survey
+
+    monkeypatch.setattr(survey, "MAX_SHOWN_HEADERS", 3)
+    with EsploraServer(main_chain()) as server:
+        report = run([EsploraSource(server.url, fast_client())], min_conf=8)
+    chain = report.check("anchor.chain")
+    assert chain.indication is Indication.PASSED
+    assert chain.details["sources"][0]["verifiedHeaders"] == 3
+    asked = [p for p in server.requests if "/block-height/" in p]
+    assert sorted(asked) == [f"/api/block-height/{h}" for h in (0, 3, 4, 5)]

@@ -23,6 +23,11 @@ from ..outcome import CheckFailure
 from .base import ChainSource, SourceError, SourceInvalid, SourceUnavailable
 from .combine import SourceState, SourceView
 
+#: Each header shown above the anchor block costs a source two requests; a day of
+#: blocks bounds that cost. A larger --min-confirmations rests, beyond this depth, on
+#: the sources' tips (the lowest among them), as ``verifiedHeaders`` in the report shows.
+MAX_SHOWN_HEADERS = 144
+
 
 def survey(sources: Sequence[ChainSource], params: NetworkParams, block_hash: str,
            height: int, min_conf: int, checkpoints: Checkpoints | None) -> list[SourceView]:
@@ -66,7 +71,7 @@ def _view(source: ChainSource, params: NetworkParams, block_hash: str, height: i
                                 f"height {tip}")
         if at == block_hash:
             # (3) Show the depth: linked headers meeting their targets.
-            wanted = min(min_conf, tip - height + 1)
+            wanted = min(min_conf, tip - height + 1, MAX_SHOWN_HEADERS)
             shown = _linked_headers(source, params, checkpoints, at, height, wanted, log)
             return view(SourceState.ANSWERED, tip=tip, block_at_height=at,
                         verified_headers=shown)
