@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the mainnet checkpoints shipped in the package from two independent lists.
 
-    python scripts/make_checkpoints.py            # rewrite src/provelio_verify/data/mainnet-checkpoints.json
+    python scripts/make_checkpoints.py            # rewrite the shipped file (see SHIPPED)
     python scripts/make_checkpoints.py --check    # exit 1 if the shipped file differs
 
 Inputs (copied unchanged into tests/data/bitcoin/headers/, see PROVENANCE.md there):
@@ -79,11 +79,11 @@ def build() -> bytes:
     body = ",\n".join(f'    ["{h}", "{bits:08x}"]' for h, bits in rows)
     about = ("Mainnet checkpoints: row p is the hash of block 2016p+2015 (the last of period "
              "p) and the nBits in force for period p+1. Made by scripts/make_checkpoints.py "
-             "from Electrum 4.3.4's checkpoints.json (periods 0-%d) and bitcoinj's "
-             "checkpoints (periods 0-%d), which agree wherever both cover a period."
-             % (len(electrum) - 1, max(bitcoinj)))
-    text = ('{\n  "about": %s,\n  "network": "mainnet",\n  "interval": %d,\n'
-            '  "checkpoints": [\n%s\n  ]\n}\n') % (json.dumps(about), RETARGET_INTERVAL, body)
+             f"from Electrum 4.3.4's checkpoints.json (periods 0-{len(electrum) - 1}) and "
+             f"bitcoinj's checkpoints (periods 0-{max(bitcoinj)}), which agree wherever both "
+             "cover a period.")
+    text = (f'{{\n  "about": {json.dumps(about)},\n  "network": "mainnet",\n'
+            f'  "interval": {RETARGET_INTERVAL},\n  "checkpoints": [\n{body}\n  ]\n}}\n')
     return text.encode("ascii")
 
 
