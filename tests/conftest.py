@@ -13,6 +13,9 @@ TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
 SCENARIOS = FIXTURES / "scenarios"
 REPO = TESTS.parent
+# The fixture generator's package (gen.*) is shared with tests that need its chains.
+if str(FIXTURES) not in sys.path:
+    sys.path.insert(0, str(FIXTURES))
 
 
 def manifest() -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from batch_archive import (
 import provelio_verify as pv
 from conftest import SCENARIOS, run_cli
 from provelio_verify.batch import BatchItem, discover, run_batch, verify_item
+from provelio_verify.chain import HeadersFileSource
 
 OPTIONS = ["--tsa-roots", ARCHIVE_ROOTS, "--allow-test-mode", "--headers", ARCHIVE_HEADERS]
 
@@ -32,6 +33,11 @@ OPTIONS = ["--tsa-roots", ARCHIVE_ROOTS, "--allow-test-mode", "--headers", ARCHI
 def _policy(target):
     return pv.Policy(tsa_roots=pv.load_certificates(target / ARCHIVE_ROOTS),
                      allow_test_mode=True)
+
+
+def _verifier(target):
+    """The library twin of OPTIONS."""
+    return pv.Verifier(_policy(target), [HeadersFileSource(target / ARCHIVE_HEADERS)])
 
 
 def _single(target, record, verifier):
@@ -61,7 +67,7 @@ def test_batch_of_a_thousand_items_matches_single_runs(archive):
     reports = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert len(reports) == len(records) == 1040
     by_name = {r["item"]["name"]: r for r in reports}
-    verifier = pv.Verifier(_policy(target))
+    verifier = _verifier(target)
     singles = {}
     for record in records:
         key = (record["scenario"], record["kind"])

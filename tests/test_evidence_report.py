@@ -271,7 +271,7 @@ def test_the_json_report_carries_what_the_page_shows(regtest_report):
     assert anchor["subject"] == root.subject.rfc4514_string()
     assert anchor["serialNumber"] == format(root.serial_number, "x")
     assert regtest_report["bundle"]["path"] == "proof.json"
-    assert regtest_report["times"] == {"genTime": None, "blockTime": None}
+    assert regtest_report["times"]["blockTime"] == "2026-01-02T04:30:00Z"  # block 3: T0 + 30 min
     assert [s["check"] for s in regtest_report[HOW_TO_CHECK]] == [
         "file.sha256", "timestamp.token", "anchor.merkle-path"]
 

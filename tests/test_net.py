@@ -136,3 +136,35 @@ def test_client_survives_pickling(server):
     client, _ = _client()
     copy = pickle.loads(pickle.dumps(client))
     assert copy.get(base + "/a").body == b"again"
+
+
+def test_an_answer_after_retries_says_what_they_met(server):
+    base, handler = server
+    handler.script["/r"] = [(429, {"Retry-After": "3"}, b""), (503, {}, b""), (200, {}, b"ok")]
+    client, sleeps = _client(backoff=0.25)
+    response = client.get(base + "/r")
+    assert response.body == b"ok" and response.attempts == 3
+    assert response.retries == ("HTTP 429; waited 3 s (Retry-After)",
+                                "HTTP 503; waited 0.5 s (backoff)")
+    assert sleeps == [3.0, 0.5]
+
+
+def test_statuses_named_no_retry_are_answers(server):
+    base, handler = server
+    handler.script["/rpc"] = [(500, {}, b'{"error": {"code": -8}}')]
+    client, sleeps = _client()
+    response = client.request("GET", base + "/rpc", no_retry=(500,))
+    assert (response.status, response.attempts, sleeps) == (500, 1, [])
+
+
+def test_importing_the_network_module_opens_no_socket():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "def guard(event, args):\n"
+            "    if event.startswith('socket.'):\n"
+            "        raise SystemExit(99)\n"
+            "sys.addaudithook(guard)\n"
+            "import provelio_verify.net, provelio_verify.chain, provelio_verify.cli\n")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -1,15 +1,37 @@
-"""The ``anchor.*`` checks, in order, on the recorder of ``verifier.py``."""
+"""The ``anchor.*`` checks, in order, on the recorder of ``verifier.py``.
+
+(1) ``anchor.merkle-path``: sha256Hash leads to merkleRoot.
+(2) ``anchor.transaction``: the raw transaction hashes to txid.
+(3) ``anchor.op-return``: an output is exactly ``OP_RETURN <merkleRoot>``.
+(4) ``anchor.inclusion``: the header hashes to block.hash and the branch folds the
+    txid to its Merkle root.
+(5) ``anchor.proof-of-work``: the header meets its target, the one in force.
+(6) ``anchor.chain``: the block is in the chosen sources' best chain, deep enough.
+
+Where the bundle lacks the transaction or the header group, a chosen source may
+supply them; they are then checked exactly as if the bundle held them. A source is
+asked about the txid only then.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .bundle import Bundle, Status
+from .bundle import Anchor, Block, Bundle, Network, Status
+from .chain.base import ChainSource, SourceError
+from .chain.combine import SourceView, combine, manual_check, stands
+from .chain.survey import survey
+from .checkpoints import mainnet_checkpoints
+from .core.anchor import ParsedTransaction, check_inclusion, check_op_return, check_txid
+from .core.anchor import parse_transaction as parse_tx
+from .core.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
+from .core.checkpoints import Checkpoints
 from .core.merkle import check_path
-from .outcome import Passed
+from .core.pow import PowFacts, check_header_work
+from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .policy import Policy
 from .report import ANCHOR_CHECKS, SubIndication
 
@@ -40,7 +62,8 @@ def _pending_reason(bundle: Bundle) -> str:
 
 
 def run(
-    rec: Recorder, bundle: Bundle, policy: Policy, sources: Sequence[Any], now: datetime
+    rec: Recorder, bundle: Bundle, policy: Policy, sources: Sequence[ChainSource],
+    now: datetime,
 ) -> AnchorFacts | None:
     required = anchor_required(bundle, policy)
     anchor = bundle.anchor
@@ -61,11 +84,285 @@ def run(
         )
 
     rec.run("anchor.merkle-path", merkle, required=required)
-    for check_id in ANCHOR_CHECKS[1:]:
-        if anchor.transaction is None:
+    if anchor.transaction is None:
+        for check_id in ANCHOR_CHECKS[1:]:
             rec.skip(check_id, SubIndication.ANCHOR_PENDING, _pending_reason(bundle),
                      required=required)
+        return None
+    steps = _Steps(anchor, NETWORKS[anchor.network],
+                   mainnet_checkpoints() if anchor.network is Network.MAINNET else None,
+                   tuple(sources), policy.min_confirmations)
+    rec.run("anchor.transaction", steps.transaction, required=required)
+    rec.run("anchor.op-return", steps.op_return, required=required)
+    if anchor.block is None:
+        for check_id in ("anchor.inclusion", "anchor.proof-of-work", "anchor.chain"):
+            rec.skip(check_id, SubIndication.ANCHOR_PENDING, _pending_reason(bundle),
+                     required=required)
+        return None
+    header = rec.run("anchor.inclusion", steps.inclusion, required=required)
+    pow_facts = rec.run("anchor.proof-of-work", steps.proof_of_work, required=required)
+    rec.run("anchor.chain", lambda: steps.chain(pow_facts), required=required)
+    if header is None or pow_facts is None:
+        return AnchorFacts(None)
+    return AnchorFacts(datetime.fromtimestamp(header.time, UTC))
+
+
+def _sources_details(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"sources": entries} if entries else {}
+
+
+_T = TypeVar("_T")
+#: A question to one source, its answers logged; raises SourceError or CheckFailure.
+_Ask = Callable[[ChainSource, list[dict[str, Any]]], _T]
+
+
+@dataclass
+class _Steps:
+    """One anchor's checks; material a source supplies is fetched once and shared."""
+
+    anchor: Anchor
+    params: NetworkParams
+    checkpoints: Checkpoints | None
+    sources: tuple[ChainSource, ...]
+    min_conf: int
+    _parsed: ParsedTransaction | CheckFailure | CheckIndeterminate | None = None
+    _header: BlockHeader | CheckIndeterminate | None = None
+    _views: list[SourceView] | None = None
+    #: Each source asked for material, with its answers: for the transaction, and for
+    #: the header group (header and branch).
+    _tx_asked: list[dict[str, Any]] = field(default_factory=list)
+    _group_asked: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def txid(self) -> str:
+        assert self.anchor.transaction is not None
+        return self.anchor.transaction.txid.hex()
+
+    @property
+    def block(self) -> Block:
+        assert self.anchor.block is not None
+        return self.anchor.block
+
+    @property
+    def block_hash(self) -> str:
+        return self.block.hash.hex()
+
+    def _by_hand(self, what: str) -> str:
+        return f"settle it with a chain source (--bitcoin-node, --esplora), or by hand: {what}"
+
+    def _txoutproof(self) -> str:
+        txids = "'[\"" + self.txid + "\"]'"
+        return f"`{self.params.cli(f'gettxoutproof {txids} {self.block_hash}')}`"
+
+    def _first_answer(self, asked: list[dict[str, Any]],
+                      ask: _Ask[_T]) -> tuple[_T, ChainSource] | list[str]:
+        """Ask each source in turn until one gives material that passes ``ask``'s
+        checks; log every source asked into ``asked``. Returns the material and its
+        source, or why each source failed."""
+        reasons = []
+        for source in self.sources:
+            log: list[dict[str, Any]] = []
+            try:
+                return ask(source, log), source
+            except SourceError as exc:
+                reasons.append(f"{source.label}: {exc.reason}")
+            except CheckFailure as exc:
+                reasons.append(f"{source.label}: {exc.message}")
+            finally:
+                asked.append({**source.describe(), "answers": log})
+        return reasons
+
+    # (2), (3) The transaction ---------------------------------------------------------
+
+    def _transaction(self) -> ParsedTransaction:
+        """The parsed transaction, from the bundle or a source (once).
+
+        Raises:
+            CheckFailure: the bundle's hex is not a transaction.
+            CheckIndeterminate: no hex in the bundle and no source supplied it.
+        """
+        if self._parsed is None:
+            try:
+                self._parsed = parse_tx(self._transaction_bytes())
+            except (CheckFailure, CheckIndeterminate) as exc:
+                self._parsed = exc
+        if isinstance(self._parsed, Exception):
+            raise self._parsed
+        return self._parsed
+
+    def _transaction_bytes(self) -> bytes:
+        assert self.anchor.transaction is not None
+        if self.anchor.transaction.raw is not None:
+            return self.anchor.transaction.raw
+        block = self.anchor.block.hash.hex() if self.anchor.block else None
+        flag = f" 0 {block}" if block else ""
+        by_hand = self._by_hand(f"`{self.params.cli(f'getrawtransaction {self.txid}{flag}')}`")
+        if not self.sources:
+            raise CheckIndeterminate(SubIndication.NO_CHAIN_SOURCE,
+                                     f"the bundle holds no transaction hex and no chain source "
+                                     f"was chosen to supply it; {by_hand}")
+        got = self._first_answer(self._tx_asked,
+                                 lambda source, log: source.transaction(self.txid, block, log))
+        if isinstance(got, tuple):
+            return got[0]
+        raise CheckIndeterminate(SubIndication.TRY_LATER,
+                                 f"no chain source supplied transaction {self.txid} ("
+                                 + "; ".join(got) + f"); try again later, or {by_hand}",
+                                 _sources_details(self._tx_asked))
+
+    def transaction(self) -> Passed:
+        assert self.anchor.transaction is not None
+        parsed = self._transaction()
+        facts = check_txid(parsed, self.anchor.transaction.txid)
+        origin = "" if self.anchor.transaction.raw is not None else \
+            f" (supplied by {self._tx_asked[-1]['source']})"
+        witness = ", witness data excluded" if parsed.has_witness else ""
+        return Passed(f"transaction{origin} hashes to txid {self.txid} "
+                      f"({len(parsed.stripped)} bytes without witness{witness})",
+                      {**facts, **_sources_details(self._tx_asked)}, value=parsed)
+
+    def op_return(self) -> Passed:
+        assert self.anchor.transaction is not None and self.anchor.merkle_root is not None
+        try:
+            parsed = self._transaction()
+        except CheckFailure:
+            raise CheckIndeterminate(SubIndication.NOT_EVALUATED,
+                                     "not evaluated: the transaction hex is not a transaction "
+                                     "(see anchor.transaction)") from None
+        index = check_op_return(parsed, self.anchor.merkle_root,
+                                self.anchor.transaction.output_index)
+        script = "6a20" + self.anchor.merkle_root.hex()
+        return Passed(f"output {index} has the script OP_RETURN <merkleRoot> ({script})",
+                      {"outputIndex": index, "script": script,
+                       "outputs": len(parsed.tx.vout)})
+
+    # (4) Inclusion --------------------------------------------------------------------
+
+    def _block_header(self) -> BlockHeader:
+        """The header: the bundle's, or one a source supplied (hashed to block.hash).
+
+        Raises:
+            CheckIndeterminate: neither.
+        """
+        if self.block.header is not None:
+            return BlockHeader.parse(self.block.header)
+        if self._header is None:
+            self._header = self._supply_header()
+        if isinstance(self._header, CheckIndeterminate):
+            raise self._header
+        return self._header
+
+    def _supply_header(self) -> BlockHeader | CheckIndeterminate:
+        header_cli = self.params.cli(f"getblockheader {self.block_hash} false")
+        by_hand = self._by_hand(f"`{header_cli}` and {self._txoutproof()}")
+        if not self.sources:
+            return CheckIndeterminate(SubIndication.NO_CHAIN_SOURCE,
+                                      "the bundle holds no header, txIndex and merkleBranch, and "
+                                      f"no chain source was chosen to supply them; {by_hand}")
+        got = self._first_answer(
+            self._group_asked,
+            lambda source, log: BlockHeader.parse(source.header(self.block_hash, log)))
+        if isinstance(got, tuple):
+            return got[0]
+        return CheckIndeterminate(SubIndication.TRY_LATER,
+                                  f"no chain source supplied the header of block "
+                                  f"{self.block_hash} (" + "; ".join(got)
+                                  + f"); try again later, or {by_hand}",
+                                  _sources_details(self._group_asked))
+
+    def inclusion(self) -> Passed:
+        assert self.anchor.transaction is not None
+        txid = self.anchor.transaction.txid
+        header = self._block_header()
+        if self.block.header is not None:
+            assert self.block.tx_index is not None and self.block.merkle_branch is not None
+            facts = check_inclusion(header, self.block.hash, txid, self.block.tx_index,
+                                    self.block.merkle_branch)
+            return Passed(self._included(facts), facts, value=header)
+        def proven(source: ChainSource, log: list[dict[str, Any]]) -> dict[str, Any]:
+            # A supplied branch is checked exactly as the bundle's would be; one that
+            # does not fold is that source's failure, not the evidence's.
+            proof = source.merkle_proof(self.txid, self.block_hash, self.block.height, log)
+            return check_inclusion(header, self.block.hash, txid, proof.tx_index, proof.branch)
+
+        got = self._first_answer(self._group_asked, proven)
+        if isinstance(got, tuple):
+            facts, source = got
+            return Passed(self._included(facts) + f" (header and branch supplied by "
+                                                  f"{source.label})",
+                          {**facts, "suppliedBy": source.label,
+                           **_sources_details(self._group_asked)}, value=header)
+        raise CheckIndeterminate(
+            SubIndication.TRY_LATER,
+            f"no chain source supplied a Merkle branch for {self.txid} in block "
+            f"{self.block_hash} that folds to its Merkle root (" + "; ".join(got)
+            + "); try again later, or " + self._by_hand(self._txoutproof()),
+            _sources_details(self._group_asked))
+
+    def _included(self, facts: dict[str, Any]) -> str:
+        return (f"transaction {short(self.txid)} is at position {facts['txIndex']} of block "
+                f"{short(self.block_hash)}: its {facts['branchLength']}-level Merkle branch "
+                f"folds to the header's Merkle root {facts['merkleRoot']}")
+
+    # (5), (6) Work and chain ----------------------------------------------------------
+
+    def survey(self) -> list[SourceView] | None:
+        """What each source holds at the block's height (asked once, for both checks
+        that need it); ``None`` without sources."""
+        if not self.sources:
+            return None
+        if self._views is None:
+            self._views = survey(self.sources, self.params, self.block_hash,
+                                 self.block.height, self.min_conf, self.checkpoints)
+        return self._views
+
+    def proof_of_work(self) -> Passed:
+        try:
+            header = self._block_header()
+        except CheckIndeterminate as exc:
+            raise CheckIndeterminate(exc.sub_indication,
+                                     f"no header to check: {exc.message}") from None
+        height = self.block.height
+        facts = check_header_work(header, height, self.params, self.checkpoints)
+        head = (f"header {short(header.display_hash)} meets its target (nBits "
+                f"{header.bits:08x}), {facts.summary()}")
+        if facts.rule.exact:
+            return Passed(f"{head}; that target is the one in force at height {height}: "
+                          f"{facts.rule.basis}", facts.details(), value=facts)
+        views = self.survey() if header.display_hash == self.block_hash else None
+        if views is not None and stands(views, self.block_hash):
+            agreeing = ", ".join(v.label for v in views if v.block_at_height == self.block_hash)
+            return Passed(f"{head}; offline only bounds are known ({facts.rule.basis}), but "
+                          f"the block is at height {height} in the best chain of {agreeing}, "
+                          "whose validation fixes its target", facts.details(), value=facts)
+        sub = SubIndication.TRY_LATER if self.sources else SubIndication.NO_CHAIN_SOURCE
+        cli = self.params.cli(f"getblockheader {self.block_hash}")
+        raise CheckIndeterminate(
+            sub, f"{head}, but the target in force at height {height} is not known offline "
+                 f"({facts.rule.basis}) and no chain source placed the block in its best chain; "
+                 + self._by_hand(f"`{cli}` must show height {height} and bits "
+                                 f"{header.bits:08x}"),
+            facts.details())
+
+    def chain(self, pow_facts: PowFacts | None) -> Passed:
+        height = self.block.height
+        views = self.survey()
+        if views is not None:
+            return combine(views, self.params, self.block_hash, height, self.min_conf)
+        if pow_facts is not None and pow_facts.rule.exact:
+            established = (f"the header's proof-of-work at height {height} "
+                           f"({pow_facts.summary()}, at the target in force there)")
         else:
-            rec.skip(check_id, SubIndication.NOT_IMPLEMENTED,
-                     "not checked by this version", required=required)
-    return None
+            established = ("nothing about the header's work at the target in force at its "
+                           "height (see anchor.proof-of-work)")
+        by_hand = manual_check(self.params, self.block_hash, height, self.min_conf)
+        raise CheckIndeterminate(
+            SubIndication.NO_CHAIN_SOURCE,
+            f"no chain source was chosen (--headers, --bitcoin-node, --esplora): offline "
+            f"verification established {established}, but not that block "
+            f"{self.block_hash} is in the best chain, nor how deep; settle it with a chain "
+            f"source, or by hand: {by_hand}",
+            {"blockHash": self.block_hash, "height": height,
+             "minConfirmations": self.min_conf,
+             "offline": {"established": established,
+                         "notEstablished": ["best-chain membership", "depth"]}})

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from . import batch_cli
+from . import batch_cli, chain
 from ._version import __version__
 from .batch import discover
 from .errors import InputError
@@ -171,10 +171,13 @@ def command(
             require_revocation=require_revocation,
             allow_test_mode=allow_test_mode,
         )
-    except InputError as exc:
+        # A headers file that does not validate is a failed source, not a usage error.
+        sources = chain.from_options(headers=headers_path, bitcoin_node=bitcoin_node,
+                                     rpc_cookie=rpc_cookie, esplora=esplora)
+    except (InputError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
 
-    verifier = Verifier(policy)
+    verifier = Verifier(policy, sources)
     if batch_source is not None:
         _batch(verifier, batch_source, jsonl_path, jobs, as_json, html_path, pdf_path)
         return

@@ -6,7 +6,9 @@ and 503 (up to a cap), a cap on response size, and URLs with their credentials
 removed wherever they are shown. Every foreign exception becomes :class:`NetworkError`.
 
 Nothing constructs an ``HttpClient`` unless the user named a source (a node, an
-explorer, or ``--fetch-revocation``); a default verification opens no socket.
+explorer, or ``--fetch-revocation``); a default verification opens no socket. Not even
+importing this module does: ``requests`` (whose urllib3 probes for IPv6 with a socket
+when imported) is imported at the first request.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ import email.utils
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from .errors import ProvelioError
+
+if TYPE_CHECKING:
+    import requests
 
 #: Default cap on a response body: headers, proofs and CRLs of real CAs fit easily.
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -66,6 +69,10 @@ class Response:
     body: bytes
     headers: Mapping[str, str]
     url: str  # redacted
+    #: Attempts this answer took, and what each earlier one met and how long was waited
+    #: (``"HTTP 429; waited 2 s (Retry-After)"``), so a report can say so.
+    attempts: int = 1
+    retries: tuple[str, ...] = ()
 
     def text(self) -> str:
         try:
@@ -155,6 +162,8 @@ class HttpClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
+            import requests  # here, not at import time: see the module's docstring
+
             session = requests.Session()
             session.headers["User-Agent"] = "provelio-verify"
             self._local.session = session
@@ -173,14 +182,16 @@ class HttpClient:
                             allow_redirects=allow_redirects)
 
     def post(self, url: str, body: bytes, *, auth: tuple[str, str] | None = None,
-             headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Response:
-        """POST ``body`` to ``url``.
+             headers: Mapping[str, str] | None = None, max_bytes: int | None = None,
+             no_retry: Collection[int] = ()) -> Response:
+        """POST ``body`` to ``url``. Statuses in ``no_retry`` are answers, not failures
+        (Bitcoin Core's JSON-RPC reports an RPC error as HTTP 500 with a JSON body).
 
         Raises:
             NetworkError: as :meth:`get`.
         """
         return self.request("POST", url, body=body, auth=auth, headers=headers,
-                            max_bytes=max_bytes)
+                            max_bytes=max_bytes, no_retry=no_retry)
 
     def request(
         self,
@@ -192,8 +203,9 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
         allow_redirects: bool = False,
+        no_retry: Collection[int] = (),
     ) -> Response:
-        """Send one request with retries. See :meth:`get`.
+        """Send one request with retries. See :meth:`get` and :meth:`post`.
 
         Raises:
             NetworkError: as :meth:`get`.
@@ -204,9 +216,11 @@ class HttpClient:
         attempts = 0
         last_error = "no attempt made"
         status: int | None = None
+        retries: list[str] = []
         while True:
             attempts += 1
             wait: float | None = None
+            told = False
             try:
                 response = self._once(method, url, body, auth, headers, limit, allow_redirects)
             except _NotRetryable as exc:
@@ -217,11 +231,12 @@ class HttpClient:
                 wait = self._backoff(attempts)
             else:
                 status = response.status
-                if status not in _RETRY_STATUSES:
+                if status not in _RETRY_STATUSES or status in no_retry:
                     self._record(method, shown, status, attempts, started, None)
-                    return response
+                    return Response(response.status, response.body, response.headers,
+                                    response.url, attempts, tuple(retries))
                 last_error = f"HTTP {status}"
-                wait = self._retry_after(response.headers, attempts)
+                wait, told = self._retry_after(response.headers, attempts)
                 if wait is None:
                     last_error = (f"HTTP {status} with Retry-After over "
                                   f"{self.policy.max_retry_after:g} s")
@@ -232,11 +247,15 @@ class HttpClient:
                 raise NetworkError(
                     f"{method} {shown} failed after {attempts} attempt(s) in {spent:.1f} s: "
                     f"{last_error}")
+            retries.append(f"{last_error}; waited {wait:g} s"
+                           + (" (Retry-After)" if told else " (backoff)"))
             self._sleep(wait)
 
     def _once(self, method: str, url: str, body: bytes | None, auth: tuple[str, str] | None,
               headers: Mapping[str, str] | None, limit: int,
               allow_redirects: bool) -> Response:
+        import requests
+
         shown = redact(url)
         try:
             with self._session().request(
@@ -269,10 +288,12 @@ class HttpClient:
     def _backoff(self, attempts: int) -> float:
         return float(self.policy.backoff * (2 ** (attempts - 1)))
 
-    def _retry_after(self, headers: Mapping[str, str], attempts: int) -> float | None:
+    def _retry_after(self, headers: Mapping[str, str],
+                     attempts: int) -> tuple[float | None, bool]:
+        """The wait before the next attempt, and whether the server asked for it."""
         value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
         if value is None:
-            return self._backoff(attempts)
+            return self._backoff(attempts), False
         value = value.strip()
         seconds: float
         if value.isdigit():
@@ -281,11 +302,11 @@ class HttpClient:
             try:
                 when = email.utils.parsedate_to_datetime(value)
             except (TypeError, ValueError):
-                return self._backoff(attempts)
+                return self._backoff(attempts), False
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
-        return seconds if seconds <= self.policy.max_retry_after else None
+        return (seconds if seconds <= self.policy.max_retry_after else None), True
 
     def _record(self, method: str, url: str, status: int | None, attempts: int,
                 started: float, error: str | None) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from . import _anchor_steps, _timestamp_steps
 from ._time import rfc3339
 from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, Network, parse_bundle
+from .chain.base import ChainSource
 from .core.digest import check_sha256
 from .errors import InputError
 from .evidence_report import evidence_keys
@@ -132,9 +133,23 @@ class Verifier:
     without changing any verdict.
     """
 
-    def __init__(self, policy: Policy | None = None, sources: Sequence[Any] = ()) -> None:
+    def __init__(self, policy: Policy | None = None,
+                 sources: Sequence[ChainSource] = ()) -> None:
+        """
+        Args:
+            policy: what to trust and demand.
+            sources: chain sources to ask about the anchor block (see
+                :mod:`provelio_verify.chain`); none means no network and no files.
+
+        Raises:
+            TypeError: a source is not a :class:`~provelio_verify.chain.ChainSource`.
+        """
         self.policy = policy or Policy()
         self.sources = tuple(sources)
+        for source in self.sources:
+            if not isinstance(source, ChainSource):
+                raise TypeError(f"a chain source must be a ChainSource, not "
+                                f"{type(source).__name__}")
 
     def verify(
         self,
@@ -384,7 +399,7 @@ def verify(
     bundle: BundleInput,
     *,
     policy: Policy | None = None,
-    sources: Iterable[Any] = (),
+    sources: Iterable[ChainSource] = (),
 ) -> Report:
     """Verify a file (path or binary stream) or a :class:`Digest` against a proof bundle.
 
@@ -402,7 +417,7 @@ def verify_strict(
     bundle: BundleInput,
     *,
     policy: Policy | None = None,
-    sources: Iterable[Any] = (),
+    sources: Iterable[ChainSource] = (),
 ) -> Report:
     """As :func:`verify`, but a verdict other than PASSED raises.
 

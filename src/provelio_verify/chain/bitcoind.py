@@ -1,0 +1,169 @@
+"""``--bitcoin-node URL``: Bitcoin Core's JSON-RPC, with credentials in the URL
+(``http://user:pass@127.0.0.1:8332``) or a cookie file (``--rpc-cookie``).
+
+Trust: your node's view of the best chain. A node you run validated every block
+itself, so its word on a height and a tip is the strongest a source can give; what it
+says is still checked as any source's is (headers hashed, headers above the anchor
+linked). Credentials travel only in the Authorization header and are never shown.
+
+Calls: ``getblockhash``, ``getblockheader``, ``getblockcount``; ``getrawtransaction``
+and ``gettxoutproof`` only when the bundle lacks the transaction or its branch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ..core.bitcoin import dsha256
+from ..core.merkleblock import MerkleBlockError, parse_merkle_block
+from ..errors import InputError
+from ..net import HttpClient, NetworkError, redact, split_credentials
+from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
+from .esplora import MAX_SMALL_ANSWER, MAX_TRANSACTION_ANSWER
+
+#: Bitcoin Core's RPC error codes this source interprets.
+RPC_INVALID_ADDRESS_OR_KEY = -5  # block or transaction not found
+RPC_INVALID_PARAMETER = -8  # block height out of range
+#: A cookie file holds ``__cookie__:<64 hex>``; anything much larger is not one.
+MAX_COOKIE_BYTES = 4096
+
+
+class _RpcError(Exception):
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def read_cookie(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The ``user:password`` of a Bitcoin Core cookie file.
+
+    Raises:
+        InputError: unreadable, or not a cookie (the contents are never shown).
+    """
+    shown = os.fspath(path)
+    try:
+        with open(shown, "rb") as stream:
+            raw = stream.read(MAX_COOKIE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        text = ""
+    user, sep, password = text.partition(":")
+    if len(raw) > MAX_COOKIE_BYTES or not sep or not user or "\n" in text:
+        raise InputError(f"{shown} is not a Bitcoin Core cookie file (user:password)")
+    return user, password
+
+
+class BitcoinCoreSource(ChainSource):
+    """A Bitcoin Core node's JSON-RPC at ``url``.
+
+    Raises:
+        ValueError: ``url`` is not an http(s) URL, or it carries credentials while a
+            cookie is given too.
+        InputError: the cookie file cannot be read or is not a cookie.
+    """
+
+    kind = "bitcoin-core"
+
+    def __init__(self, url: str, *, cookie_path: str | os.PathLike[str] | None = None,
+                 client: HttpClient | None = None) -> None:
+        plain, auth = split_credentials(url)
+        if cookie_path is not None:
+            if auth is not None:
+                raise ValueError(f"{redact(url)} carries credentials and a cookie file was "
+                                 "given too: use one")
+            auth = read_cookie(cookie_path)
+        super().__init__(f"bitcoin-core {redact(url)}")
+        self._url = plain
+        self._auth = auth
+        self._client = client or HttpClient()
+
+    def _call(self, method: str, params: list[Any],
+              limit: int = MAX_SMALL_ANSWER) -> tuple[Any, tuple[str, ...]]:
+        body = json.dumps({"jsonrpc": "1.0", "id": "provelio-verify", "method": method,
+                           "params": params}).encode()
+        try:
+            # Bitcoin Core answers an RPC error with HTTP 500 (404 for an unknown method)
+            # and a JSON body: an answer, not a failure to retry.
+            response = self._client.post(self._url, body, auth=self._auth, max_bytes=limit,
+                                         headers={"Content-Type": "application/json"},
+                                         no_retry=(500,))
+        except NetworkError as exc:
+            raise SourceUnavailable(str(exc)) from None
+        if response.status == 401:
+            raise SourceUnavailable(f"{method}: the node refused the credentials (HTTP 401)")
+        if response.status not in (200, 404, 500):
+            raise SourceUnavailable(f"{method}: the node answered HTTP {response.status}")
+        try:
+            document = json.loads(response.body)
+        except ValueError:
+            raise SourceInvalid(f"{method}: the node's answer (HTTP {response.status}) is "
+                                "not JSON") from None
+        if not isinstance(document, dict) or "result" not in document and "error" not in document:
+            raise SourceInvalid(f"{method}: the node's answer is not a JSON-RPC response")
+        error = document.get("error")
+        if error:
+            code = error.get("code") if isinstance(error, dict) else None
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise _RpcError(code if isinstance(code, int) else None, str(message))
+        return document.get("result"), response.retries
+
+    def _answer(self, question: Question) -> Reply:
+        kind = question.kind
+        try:
+            if kind in ("genesis", "blockHash"):
+                height = 0 if kind == "genesis" else question.height
+                try:
+                    return Reply(*self._call("getblockhash", [height]))
+                except _RpcError as exc:
+                    if exc.code == RPC_INVALID_PARAMETER and kind == "blockHash":
+                        return Reply(None)  # height out of range: beyond the node's tip
+                    raise
+            if kind == "tip":
+                return Reply(*self._call("getblockcount", []))
+            if kind == "header":
+                return Reply(*self._call("getblockheader", [question.block, False]))
+            if kind == "blockStatus":
+                try:
+                    info, retries = self._call("getblockheader", [question.block, True])
+                except _RpcError as exc:
+                    if exc.code == RPC_INVALID_ADDRESS_OR_KEY:
+                        return Reply(None)  # the node does not know the block
+                    raise
+                if not isinstance(info, dict) or not isinstance(info.get("confirmations"), int):
+                    raise SourceInvalid("getblockheader: no confirmations in the answer")
+                # confirmations is -1 for a block outside the best chain.
+                return Reply({"inBestChain": info["confirmations"] > 0,
+                              "height": info.get("height")}, retries)
+            if kind == "transaction":
+                params: list[Any] = [question.txid, False]
+                if question.block:
+                    params.append(question.block)
+                return Reply(*self._call("getrawtransaction", params,
+                                         limit=MAX_TRANSACTION_ANSWER))
+            return self._merkle_proof(question)
+        except _RpcError as exc:
+            raise SourceUnavailable(f"{question.describe()}: the node answered error "
+                                    f"{exc.code}: {exc.message}") from None
+
+    def _merkle_proof(self, question: Question) -> Reply:
+        proof_hex, retries = self._call("gettxoutproof", [[question.txid], question.block])
+        try:
+            block = parse_merkle_block(bytes.fromhex(proof_hex))
+        except (MerkleBlockError, ValueError, TypeError) as exc:
+            raise SourceInvalid(f"gettxoutproof: not a Merkle block ({exc})") from None
+        if dsha256(block.header)[::-1].hex() != question.block:
+            raise SourceInvalid(f"gettxoutproof: the Merkle block's header is not of block "
+                                f"{question.block}")
+        assert question.txid is not None
+        match = block.matches.get(bytes.fromhex(question.txid)[::-1])
+        if match is None:
+            raise SourceInvalid(f"gettxoutproof: the Merkle block does not hold "
+                                f"{question.txid}")
+        index, branch = match
+        return Reply({"txIndex": index, "branch": [h[::-1].hex() for h in branch]}, retries)

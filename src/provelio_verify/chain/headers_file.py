@@ -1,0 +1,137 @@
+"""``--headers PATH``: a file of consecutive raw 80-byte headers as an offline source.
+
+Trust: none beyond the file's own proof-of-work and the shipped checkpoints. The file
+must begin with a network's genesis header or a checkpointed mainnet block (the last
+of a 2016-block period), and every header after it is validated as a node would
+(:func:`~provelio_verify.core.headers.validate_run`): linkage, proof-of-work, every
+retarget, median time, versions, checkpoints. It then answers for the chain it holds:
+best-chain membership and depth *within the file*. It cannot know of blocks mined
+after its last header, nor of a heavier chain elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from ..bundle import Network
+from ..checkpoints import mainnet_checkpoints
+from ..core.bitcoin import HEADER_SIZE, NETWORKS, dsha256, network_of_genesis
+from ..core.checkpoints import Checkpoints
+from ..core.headers import HeaderRun, HeaderRunError, validate_run
+from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
+
+#: Four million headers (320 MB): more than the mainnet chain will hold for decades.
+MAX_HEADERS_FILE_BYTES = 4_000_000 * HEADER_SIZE
+
+
+class HeadersFileSource(ChainSource):
+    """A headers file, read and validated once, at the first question.
+
+    Args:
+        path: the file.
+        checkpoints: mainnet checkpoints (the shipped ones by default).
+    """
+
+    kind = "headers-file"
+
+    def __init__(self, path: str | os.PathLike[str],
+                 checkpoints: Checkpoints | None = None) -> None:
+        self.path = os.fspath(path)
+        super().__init__(f"headers-file {self.path}")
+        self._checkpoints = checkpoints
+        self._run: HeaderRun | None = None
+        self._failure: SourceInvalid | SourceUnavailable | None = None
+        self._load_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        del state["_load_lock"]
+        state["_run"] = None  # validated again, lazily, after unpickling
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._load_lock = threading.Lock()
+
+    def run(self) -> HeaderRun:
+        """The validated run (read and validated on first use).
+
+        Raises:
+            SourceUnavailable: the file cannot be read.
+            SourceInvalid: the file does not validate.
+        """
+        with self._load_lock:
+            if self._run is None and self._failure is None:
+                try:
+                    self._run = self._load()
+                except (SourceInvalid, SourceUnavailable) as exc:
+                    self._failure = exc
+            if self._failure is not None:
+                raise self._failure
+            assert self._run is not None
+            return self._run
+
+    def _load(self) -> HeaderRun:
+        try:
+            with open(self.path, "rb") as stream:
+                data = stream.read(MAX_HEADERS_FILE_BYTES + 1)
+        except OSError as exc:
+            raise SourceUnavailable(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        if len(data) > MAX_HEADERS_FILE_BYTES:
+            raise SourceInvalid(f"the file is over the limit of {MAX_HEADERS_FILE_BYTES} bytes")
+        if len(data) < HEADER_SIZE or len(data) % HEADER_SIZE:
+            raise SourceInvalid(f"the file's {len(data)} bytes are not a whole number of "
+                                f"{HEADER_SIZE}-byte headers")
+        # (1) The first header anchors the file: a genesis block, or a checkpoint.
+        first = dsha256(data[:HEADER_SIZE])[::-1].hex()
+        checkpoints = mainnet_checkpoints() if self._checkpoints is None else self._checkpoints
+        params = network_of_genesis(first)
+        height = 0
+        if params is None:
+            at = checkpoints.height_of(first)
+            if at is None:
+                raise SourceInvalid(f"the file's first header {first} is neither a genesis "
+                                    "block nor a shipped mainnet checkpoint")
+            params, height = NETWORKS[Network.MAINNET], at
+        # (2) Every header after it, as a node validates headers.
+        try:
+            return validate_run(data, height, params, checkpoints)
+        except HeaderRunError as exc:
+            raise SourceInvalid(f"the file does not validate at {exc}") from None
+
+    def _answer(self, question: Question) -> Reply:
+        run = self.run()
+        kind = question.kind
+        if kind == "genesis":
+            # A file from a checkpoint holds no height 0, but its checkpoint places it.
+            return Reply(run.params.genesis_hash)
+        if kind == "tip":
+            return Reply(run.tip_height)
+        if kind == "blockHash":
+            assert question.height is not None
+            if question.height < run.first_height:
+                raise SourceUnavailable(f"the file starts at height {run.first_height}, "
+                                        f"after {question.height}")
+            at = run.hash_at(question.height)
+            return Reply(None if at is None else at[::-1].hex())
+        if kind in ("header", "blockStatus"):
+            assert question.block is not None
+            height = run.height_of(bytes.fromhex(question.block)[::-1])
+            if kind == "blockStatus":
+                return Reply(None if height is None else {"inBestChain": True,
+                                                          "height": height})
+            if height is None:
+                raise SourceUnavailable(f"block {question.block} is not in the file")
+            header = run.header_at(height)
+            assert header is not None
+            return Reply(header.hex())
+        raise SourceUnavailable("a headers file holds no transactions")
+
+    def summary(self) -> dict[str, Any]:
+        """What the file covers, once validated (for reports and ``--help`` users)."""
+        run = self.run()
+        return {"network": run.params.network.value, "firstHeight": run.first_height,
+                "tipHeight": run.tip_height, "retargets": run.retargets,
+                "checkpointsMatched": run.checkpoints_matched}

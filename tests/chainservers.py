@@ -1,0 +1,390 @@
+"""Real HTTP servers on 127.0.0.1 that speak Bitcoin Core's JSON-RPC and the Esplora
+REST API, fed by chains mined by tests/fixtures/gen/chain.py, with a knob for each way
+a source misbehaves (:class:`Knobs`).
+
+    with EsploraServer(ChainData.of(chain)) as server:
+        source = EsploraSource(server.url, client)
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import http.server
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bitcoin.core import CBlock, CTransaction, b2lx
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+if str(FIXTURES) not in sys.path:
+    sys.path.insert(0, str(FIXTURES))
+
+from gen.chain import Chain, merkle_branch  # noqa: E402
+
+
+def dsha(data: bytes) -> bytes:
+    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
+
+
+@dataclass
+class ChainData:
+    """What a server knows: its best chain, and blocks it saw but left (stale)."""
+
+    best: list[CBlock]
+    stale: list[tuple[int, CBlock]] = field(default_factory=list)
+    #: Answer height 0 with this hash instead (a server on another network).
+    genesis: str | None = None
+
+    @classmethod
+    def of(cls, chain: Chain, stale: Chain | None = None, fork_at: int = 0) -> ChainData:
+        extra = [(h, stale.blocks[h]) for h in range(fork_at, len(stale.blocks))] \
+            if stale is not None else []
+        return cls(list(chain.blocks), extra)
+
+    @property
+    def tip(self) -> int:
+        return len(self.best) - 1
+
+    def hash_at(self, height: int) -> str | None:
+        if self.genesis is not None and height == 0:
+            return self.genesis
+        return b2lx(self.best[height].GetHash()) if 0 <= height <= self.tip else None
+
+    def find_block(self, block_hash: str) -> tuple[CBlock, int, bool] | None:
+        for height, block in enumerate(self.best):
+            if b2lx(block.GetHash()) == block_hash:
+                return block, height, True
+        for height, block in self.stale:
+            if b2lx(block.GetHash()) == block_hash:
+                return block, height, False
+        return None
+
+    def find_tx(self, txid: str) -> tuple[CTransaction, CBlock, int] | None:
+        for height, block in enumerate(self.best):
+            for tx in block.vtx:
+                if b2lx(tx.GetTxid()) == txid:
+                    return tx, block, height
+        return None
+
+
+@dataclass
+class Knobs:
+    """Misbehaviours, each off by default; tests may change them while serving."""
+
+    #: Claim this tip height instead of the real one.
+    tip: int | None = None
+    #: Answer every header question with the header of the block below the one asked.
+    wrong_header: bool = False
+    #: Answer the first N requests with 429 and this Retry-After.
+    throttle: int = 0
+    retry_after: str = "1"
+    #: Seconds to wait before answering any request.
+    delay: float = 0.0
+    #: Answer every request with this many bytes.
+    huge: int = 0
+    #: Answer /tx/:txid/hex (getrawtransaction) with another transaction of the block.
+    wrong_tx: bool = False
+    #: Answer merkle proofs with the position off by one.
+    wrong_position: bool = False
+
+
+class _Server:
+    """A ThreadingHTTPServer on 127.0.0.1 port 0 with a request log."""
+
+    def __init__(self, data: ChainData, knobs: Knobs | None = None) -> None:
+        self.data = data
+        self.knobs = knobs or Knobs()
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms stalls between header and body
+
+            def do_GET(self) -> None:  # noqa: N802
+                owner._serve(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                owner._serve(self, "POST")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up (timeout, size cap) is not an error here
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    def __enter__(self) -> _Server:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _serve(self, handler: http.server.BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests.append(self._describe(handler, body))
+            throttled = self.knobs.throttle > 0
+            if throttled:
+                self.knobs.throttle -= 1
+        if self.knobs.delay:
+            time.sleep(self.knobs.delay)
+        if throttled:
+            self._send(handler, 429, b"slow down", {"Retry-After": self.knobs.retry_after})
+            return
+        if self.knobs.huge:
+            self._send(handler, 200, b"0" * self.knobs.huge)
+            return
+        status, payload, content_type = self.answer(handler, method, body)
+        self._send(handler, status, payload, {"Content-Type": content_type})
+
+    def _describe(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> str:
+        return handler.path
+
+    def answer(self, handler: http.server.BaseHTTPRequestHandler, method: str,
+               body: bytes) -> tuple[int, bytes, str]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _send(handler: http.server.BaseHTTPRequestHandler, status: int, payload: bytes,
+              headers: dict[str, str] | None = None) -> None:
+        handler.send_response(status)
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        with contextlib.suppress(OSError):  # the client gave up (timeout, size cap)
+            handler.wfile.write(payload)
+
+    def header_of(self, block: CBlock, height: int) -> str:
+        if self.knobs.wrong_header and height > 0:
+            return self.data.best[height - 1].get_header().serialize().hex()
+        return block.get_header().serialize().hex()
+
+    def claimed_tip(self) -> int:
+        return self.data.tip if self.knobs.tip is None else self.knobs.tip
+
+    def tx_of(self, tx: CTransaction, block: CBlock) -> str:
+        if self.knobs.wrong_tx:
+            tx = next(t for t in block.vtx if t.GetTxid() != tx.GetTxid())
+        return tx.serialize().hex()
+
+    def position(self, block: CBlock, tx: CTransaction) -> tuple[int, list[bytes]]:
+        txids = [t.GetTxid() for t in block.vtx]
+        index = txids.index(tx.GetTxid())
+        branch = merkle_branch(txids, index)
+        return (index ^ 1 if self.knobs.wrong_position else index), branch
+
+
+class EsploraServer(_Server):
+    """The Esplora REST API under ``/api``."""
+
+    PREFIX = "/api"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.PREFIX}"
+
+    def answer(self, handler: http.server.BaseHTTPRequestHandler, method: str,
+               body: bytes) -> tuple[int, bytes, str]:
+        path = handler.path
+        if method != "GET" or not path.startswith(self.PREFIX + "/"):
+            return 404, b"Not Found", "text/plain"
+        parts = path[len(self.PREFIX) + 1:].split("/")
+        data = self.data
+        if parts[:1] == ["block-height"] and len(parts) == 2 and parts[1].isdigit():
+            at = data.hash_at(int(parts[1]))
+            return (200, at.encode(), "text/plain") if at else \
+                (404, b"Block not found", "text/plain")
+        if parts == ["blocks", "tip", "height"]:
+            return 200, str(self.claimed_tip()).encode(), "text/plain"
+        if parts[:1] == ["block"] and len(parts) == 3:
+            found = data.find_block(parts[1])
+            if parts[2] == "status":
+                if found is None:
+                    return 404, b"Block not found", "text/plain"
+                _, height, best = found
+                status = {"in_best_chain": best, "height": height if best else None}
+                return 200, json.dumps(status).encode(), "application/json"
+            if parts[2] == "header" and found is not None:
+                return 200, self.header_of(found[0], found[1]).encode(), "text/plain"
+            return 404, b"Block not found", "text/plain"
+        if parts[:1] == ["tx"] and len(parts) == 3:
+            hit = data.find_tx(parts[1])
+            if hit is None:
+                return 404, b"Transaction not found", "text/plain"
+            tx, block, height = hit
+            if parts[2] == "hex":
+                return 200, self.tx_of(tx, block).encode(), "text/plain"
+            if parts[2] == "merkle-proof":
+                pos, branch = self.position(block, tx)
+                proof = {"block_height": height, "pos": pos,
+                         "merkle": [h[::-1].hex() for h in branch]}
+                return 200, json.dumps(proof).encode(), "application/json"
+        return 404, b"Not Found", "text/plain"
+
+
+class BitcoinRpcServer(_Server):
+    """Bitcoin Core's JSON-RPC (version 1.0 error style: HTTP 500 with a JSON body),
+    with HTTP basic authentication (a cookie file is basic auth as ``__cookie__``)."""
+
+    def __init__(self, data: ChainData, knobs: Knobs | None = None, *,
+                 user: str = "alice", password: str = "s3cret-pa55") -> None:
+        super().__init__(data, knobs)
+        self.user = user
+        self.password = password
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url_with_credentials(self) -> str:
+        return f"http://{self.user}:{self.password}@127.0.0.1:{self.port}"
+
+    def write_cookie(self, path: Path) -> Path:
+        path.write_text(f"{self.user}:{self.password}")
+        return path
+
+    def _describe(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> str:
+        try:
+            call = json.loads(body)
+            return f"{call['method']} {json.dumps(call['params'])}"
+        except (ValueError, KeyError, TypeError):
+            return "unparsable"
+
+    def answer(self, handler: http.server.BaseHTTPRequestHandler, method: str,
+               body: bytes) -> tuple[int, bytes, str]:
+        expected = "Basic " + base64.b64encode(
+            f"{self.user}:{self.password}".encode()).decode()
+        if handler.headers.get("Authorization") != expected:
+            return 401, b"", "text/html"
+        try:
+            call = json.loads(body)
+            name, params, call_id = call["method"], call["params"], call.get("id")
+        except (ValueError, KeyError, TypeError):
+            return 500, _rpc(None, None, -32700, "Parse error"), "application/json"
+        handler_fn = getattr(self, "rpc_" + name, None)
+        if handler_fn is None:
+            return 404, _rpc(call_id, None, -32601, "Method not found"), "application/json"
+        try:
+            result = handler_fn(*params)
+        except _RpcFault as fault:
+            return 500, _rpc(call_id, None, fault.code, fault.message), "application/json"
+        return 200, _rpc(call_id, result), "application/json"
+
+    def rpc_getblockcount(self) -> int:
+        return self.claimed_tip()
+
+    def rpc_getblockhash(self, height: int) -> str:
+        at = self.data.hash_at(height)
+        if at is None:
+            raise _RpcFault(-8, "Block height out of range")
+        return at
+
+    def rpc_getblockheader(self, block_hash: str, verbose: bool = True) -> Any:
+        found = self.data.find_block(block_hash)
+        if found is None:
+            raise _RpcFault(-5, "Block not found")
+        block, height, best = found
+        if not verbose:
+            return self.header_of(block, height)
+        return {"hash": block_hash, "height": height,
+                "confirmations": self.data.tip - height + 1 if best else -1}
+
+    def rpc_getrawtransaction(self, txid: str, verbose: bool = False,
+                              block_hash: str | None = None) -> str:
+        hit = self.data.find_tx(txid)
+        if hit is None or (block_hash and b2lx(hit[1].GetHash()) != block_hash):
+            raise _RpcFault(-5, "No such transaction found in the provided block")
+        return self.tx_of(hit[0], hit[1])
+
+    def rpc_gettxoutproof(self, txids: list[str], block_hash: str | None = None) -> str:
+        hit = self.data.find_tx(txids[0])
+        if hit is None or (block_hash and b2lx(hit[1].GetHash()) != block_hash):
+            raise _RpcFault(-5, "Transaction not yet in block")
+        tx, block, _ = hit
+        index, _ = self.position(block, tx)
+        return merkle_block(block, [index]).hex()
+
+
+class _RpcFault(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _rpc(call_id: Any, result: Any, code: int | None = None, message: str = "") -> bytes:
+    error = None if code is None else {"code": code, "message": message}
+    return json.dumps({"result": result, "error": error, "id": call_id}).encode()
+
+
+def merkle_block(block: CBlock, matched: list[int]) -> bytes:
+    """A serialized CMerkleBlock proving the transactions at ``matched`` (Bitcoin Core's
+    ``CPartialMerkleTree`` construction: depth-first, a flag bit per node visited)."""
+    txids = [t.GetTxid() for t in block.vtx]
+    count = len(txids)
+
+    def width(height: int) -> int:
+        return (count + (1 << height) - 1) >> height
+
+    def node(height: int, pos: int) -> bytes:
+        if height == 0:
+            return txids[pos]
+        left = node(height - 1, pos * 2)
+        right = node(height - 1, pos * 2 + 1) if pos * 2 + 1 < width(height - 1) else left
+        return dsha(left + right)
+
+    flags: list[int] = []
+    hashes: list[bytes] = []
+
+    def build(height: int, pos: int) -> None:
+        covered = range(pos << height, min((pos + 1) << height, count))
+        parent_of_match = any(i in matched for i in covered)
+        flags.append(int(parent_of_match))
+        if height == 0 or not parent_of_match:
+            hashes.append(node(height, pos))
+            return
+        build(height - 1, pos * 2)
+        if pos * 2 + 1 < width(height - 1):
+            build(height - 1, pos * 2 + 1)
+
+    height = 0
+    while width(height) > 1:
+        height += 1
+    build(height, 0)
+    flag_bytes = bytearray((len(flags) + 7) // 8)
+    for i, bit in enumerate(flags):
+        flag_bytes[i // 8] |= bit << (i % 8)
+    return (block.get_header().serialize() + count.to_bytes(4, "little")
+            + _compact(len(hashes)) + b"".join(hashes)
+            + _compact(len(flag_bytes)) + bytes(flag_bytes))
+
+
+def _compact(n: int) -> bytes:
+    if n < 0xFD:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    return b"\xfe" + n.to_bytes(4, "little")
