@@ -304,6 +304,7 @@ class _Obj:
 
     def choice(self, key: str, enum_type: type[enum.StrEnum]) -> Any:
         value = self.string(key, required=True)
+        assert value is not None
         try:
             return enum_type(value)
         except ValueError:

@@ -267,7 +267,7 @@ class HttpClient:
             raise NetworkError(f"{shown}: {type(exc).__name__}") from None
 
     def _backoff(self, attempts: int) -> float:
-        return self.policy.backoff * (2 ** (attempts - 1))
+        return float(self.policy.backoff * (2 ** (attempts - 1)))
 
     def _retry_after(self, headers: Mapping[str, str], attempts: int) -> float | None:
         value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import datetime
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn
 
 from ._time import rfc3339
@@ -57,6 +57,7 @@ class SubIndication(enum.StrEnum):
     PROOF_OF_WORK_FAILURE = "PROOF_OF_WORK_FAILURE"
     TEST_MODE = "TEST_MODE"
     NETWORK_MISMATCH = "NETWORK_MISMATCH"
+    PROOF_NOT_FOUND = "PROOF_NOT_FOUND"
     NOT_EVALUATED = "NOT_EVALUATED"
     NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"

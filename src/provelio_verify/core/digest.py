@@ -83,5 +83,8 @@ def check_sha256(
             f"file size {size} bytes does not match fileSize {claimed_size}",
             {"size": size, "fileSize": claimed_size},
         )
-    sized = f" and size {size} bytes matches fileSize" if size is not None and claimed_size is not None else ""
-    return Passed(f"SHA-256 {computed.hex()} matches sha256Hash{sized}", {"sha256": computed.hex()})
+    sized = ""
+    if size is not None and claimed_size is not None:
+        sized = f" and size {size} bytes matches fileSize"
+    return Passed(f"SHA-256 {computed.hex()} matches sha256Hash{sized}",
+                  {"sha256": computed.hex()})
