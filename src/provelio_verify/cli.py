@@ -16,7 +16,7 @@ from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
 from .report import Indication, Report
 from .subject import Digest
-from .trust import load_certificates
+from .trust import load_certificates, load_crls, load_ocsp_response
 from .verifier import Verifier
 
 EXIT_PASSED = 0
@@ -90,6 +90,14 @@ def _fail_usage(message: str) -> None:
               help="The TSA certificate's revocation status must be established.")
 @click.option("--allow-test-mode", is_flag=True,
               help="Accept test-mode certificates (integration testing; not evidence).")
+@click.option("--allow-legacy-sha1", is_flag=True,
+              help="Accept a SHA-1 signer digest in the timestamp token (with a warning).")
+@click.option("--crl", "crl_paths", multiple=True, metavar="PATH", type=click.Path(),
+              help="A CRL (PEM or DER) for the TSA certificate's revocation. Repeatable.")
+@click.option("--ocsp", "ocsp_paths", multiple=True, metavar="PATH", type=click.Path(),
+              help="A DER OCSP response for the TSA certificate. Repeatable.")
+@click.option("--fetch-revocation", is_flag=True,
+              help="Allow fetching the TSA certificate's CRLs and OCSP over the network.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
@@ -106,6 +114,10 @@ def command(
     require_anchor: bool,
     require_revocation: bool,
     allow_test_mode: bool,
+    allow_legacy_sha1: bool,
+    crl_paths: tuple[str, ...],
+    ocsp_paths: tuple[str, ...],
+    fetch_revocation: bool,
     as_json: bool,
     verbose: bool,
 ) -> None:
@@ -141,11 +153,15 @@ def command(
             require_anchor=require_anchor,
             require_revocation=require_revocation,
             allow_test_mode=allow_test_mode,
+            allow_legacy_sha1=allow_legacy_sha1,
+            crls=tuple(der for path in crl_paths for der in load_crls(path)),
+            ocsp_responses=tuple(load_ocsp_response(path) for path in ocsp_paths),
+            fetch_revocation=fetch_revocation,
         )
+        verifier = Verifier(policy)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
 
-    verifier = Verifier(policy)
     progress = _Progress()
     try:
         report = verifier.verify(subject, proof, progress=progress.update,

@@ -13,7 +13,9 @@ from ._time import rfc3339
 from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, Network, parse_bundle
 from .core.digest import check_sha256
 from .errors import InputError
+from .net import HttpClient
 from .outcome import CheckFailure, CheckIndeterminate, Passed
+from .pathcache import PathCache
 from .policy import Policy
 from .report import (
     ANCHOR_CHECKS,
@@ -24,7 +26,9 @@ from .report import (
     Report,
     SubIndication,
 )
+from .revocation_fetch import revocation_client
 from .subject import Subject, SubjectInput, open_subject
+from .trust import load_system_roots
 
 BundleInput = str | os.PathLike[str] | bytes | Bundle
 
@@ -130,9 +134,30 @@ class Verifier:
     without changing any verdict.
     """
 
-    def __init__(self, policy: Policy | None = None, sources: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        sources: Sequence[Any] = (),
+        *,
+        path_cache: PathCache | None = None,
+        http: HttpClient | None = None,
+    ) -> None:
+        """``path_cache`` may be shared between Verifiers with the same roots; ``http``
+        is used for ``fetch_revocation`` only (one is made when the policy allows
+        fetching and none is given).
+
+        Raises:
+            InputError: ``use_system_roots`` is set but no system root store is found.
+        """
         self.policy = policy or Policy()
         self.sources = tuple(sources)
+        self.path_cache = path_cache if path_cache is not None else PathCache()
+        if http is None and self.policy.fetch_revocation:
+            http = revocation_client()
+        system = load_system_roots() if self.policy.use_system_roots else ()
+        self._timestamp_env = _timestamp_steps.TimestampEnv(
+            roots=tuple(dict.fromkeys((*self.policy.tsa_roots, *system))),
+            path_cache=self.path_cache, http=http)
 
     def verify(
         self,
@@ -164,16 +189,18 @@ class Verifier:
             rec.warnings.append("test-mode certificate: accepted by --allow-test-mode, "
                                 "but it is not evidence")
 
-        # Learn the token's imprint algorithm first so the file is read only once.
-        algorithms = _timestamp_steps.subject_algorithms(parsed.timestamp)
-        subj = open_subject(subject, algorithms, progress=progress, on_size=on_size)
+        # Read the token first: the file is then read once, with every hash it needs.
+        token = _timestamp_steps.prepare(parsed.timestamp)
+        subj = open_subject(subject, token.subject_algorithms, progress=progress,
+                            on_size=on_size)
         claimed_size = parsed.certificate.file_size
         rec.run("file.sha256", lambda: check_sha256(
             subj.sha256, parsed.certificate.sha256_hash,
             size=subj.size, claimed_size=claimed_size,
         ), required=True)
 
-        ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now)
+        ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now, token,
+                                        self._timestamp_env)
         anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now)
         return self._report(rec, parsed, subj, now, ts_facts, anchor_facts)
 
@@ -231,7 +258,8 @@ class Verifier:
             },
             existence=_existence(rec, ts_facts, anchor_facts),
             warnings=rec.warnings,
-            extra=_extra(now, self.policy, bundle),
+            extra={**_extra(now, self.policy, bundle),
+                   "timestamp": ts_facts.summary if ts_facts else None},
         )
 
 
@@ -305,6 +333,9 @@ def _extra(now: datetime, policy: Policy, bundle: Bundle | None) -> dict[str, An
             "allowLegacySha1": policy.allow_legacy_sha1,
             "tsaRoots": len(policy.tsa_roots),
             "systemRoots": policy.use_system_roots,
+            "crls": len(policy.crls),
+            "ocspResponses": len(policy.ocsp_responses),
+            "fetchRevocation": policy.fetch_revocation,
         },
         "bundle": {
             "sha256": bundle.source_sha256.hex() if bundle and bundle.source_sha256 else None,

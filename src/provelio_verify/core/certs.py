@@ -1,0 +1,131 @@
+"""Certificates as the timestamp checks see them: the bytes as received, parsed once by
+cryptography (keys, signatures, extensions) and once by asn1crypto (names compared as
+RFC 5280 §7.1 says, with case and space folded), and named for the report."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
+
+@dataclass(frozen=True, eq=False)
+class Cert:
+    """One certificate. Two Certs are the same certificate when their bytes are."""
+
+    der: bytes
+    crypto: x509.Certificate = field(repr=False)
+    asn1: asn1_x509.Certificate = field(repr=False)
+    sha256: bytes
+
+    @classmethod
+    def load(cls, der: bytes) -> Cert:
+        """Parse DER with both libraries.
+
+        Raises:
+            ValueError: the bytes are not a certificate.
+        """
+        crypto = x509.load_der_x509_certificate(der)
+        asn1 = asn1_x509.Certificate.load(der, strict=True)
+        _ = asn1["tbs_certificate"]["subject"].native, asn1["tbs_certificate"]["issuer"].native
+        return cls(der, crypto, asn1, hashlib.sha256(der).digest())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cert) and other.der == self.der
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    @property
+    def subject(self) -> str:
+        return self.crypto.subject.rfc4514_string()
+
+    @property
+    def issuer(self) -> str:
+        return self.crypto.issuer.rfc4514_string()
+
+    @property
+    def fingerprint(self) -> str:
+        return self.sha256.hex()
+
+    @property
+    def not_before(self) -> datetime:
+        return self.crypto.not_valid_before_utc
+
+    @property
+    def not_after(self) -> datetime:
+        return self.crypto.not_valid_after_utc
+
+    @property
+    def self_issued(self) -> bool:
+        return bool(self.asn1.subject == self.asn1.issuer)
+
+    def issued_by(self, issuer: Cert) -> bool:
+        """Whether ``issuer``'s name and key made this certificate's signature (any
+        algorithm: the path policy judges algorithms, this only links)."""
+        if self.asn1.issuer != issuer.asn1.subject:
+            return False
+        try:
+            self.crypto.verify_directly_issued_by(issuer.crypto)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            return False
+        return True
+
+    def summary(self) -> dict[str, Any]:
+        return {"subject": self.subject, "issuer": self.issuer, "sha256": self.fingerprint,
+                "serialNumber": hex(self.crypto.serial_number),
+                "notBefore": self.not_before, "notAfter": self.not_after}
+
+
+def load_all(ders: Iterable[bytes]) -> tuple[list[Cert], list[str]]:
+    """Parse every DER certificate, skipping those that do not parse.
+
+    Returns the certificates (first occurrence of each) and a warning for each skipped.
+    """
+    seen: dict[bytes, Cert] = {}
+    warnings: list[str] = []
+    for der in ders:
+        if der in seen:
+            continue
+        try:
+            seen[der] = Cert.load(der)
+        except ValueError as exc:
+            warnings.append(f"a certificate given to build the TSA path does not parse and "
+                            f"was ignored ({str(exc).splitlines()[0]})")
+    return list(seen.values()), warnings
+
+
+def name_text(name: asn1_x509.Name) -> str:
+    """A name for people to read (asn1crypto's field names)."""
+    return str(name.human_friendly)
+
+
+def general_name_text(general_name: Any) -> str:
+    """A GeneralName for people to read: a directory name as its fields, others as
+    ``kind:value``."""
+    if general_name.name == "directory_name":
+        return name_text(general_name.chosen)
+    return f"{general_name.name}:{general_name.native}"
+
+
+def general_name_matches(general_name: Any, cert: Cert) -> bool:
+    """(C7) Whether a GeneralName names this certificate: its subject (a directory name,
+    compared as RFC 5280 §7.1 says) or one of its subjectAltName entries."""
+    if general_name.name == "directory_name" and general_name.chosen == cert.asn1.subject:
+        return True
+    alt_names = cert.asn1.subject_alt_name_value
+    for alt in alt_names or []:
+        if alt.name != general_name.name:
+            continue
+        if alt.name == "directory_name":
+            if alt.chosen == general_name.chosen:
+                return True
+        elif alt.chosen.dump() == general_name.chosen.dump():
+            return True
+    return False

@@ -1,0 +1,291 @@
+"""The token's CMS signature (guide items B3, B4, B5, B6 and the signer digest of D8).
+
+cryptography has no CMS verification; this module does it on asn1crypto's parse,
+signing the signed attributes exactly as received (B4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from asn1crypto import algos, cms
+
+from ..outcome import CheckFailure, CheckIndeterminate, Passed
+from ..report import SubIndication
+from .algorithms import (
+    DIGEST_OIDS,
+    ED25519,
+    RSA_PSS,
+    SIGNATURE_OIDS,
+    PssParameters,
+    SignatureAlgorithm,
+    check_digest_strength,
+    describe_key,
+    digest,
+    pretty,
+    verify_signature,
+)
+from .certs import Cert, name_text
+from .timestamp import ID_CT_TSTINFO, Token
+
+ID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+ID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+ID_CMS_ALGORITHM_PROTECTION = "1.2.840.113549.1.9.52"
+ID_MGF1 = "1.2.840.113549.1.1.8"
+_NULL_OR_ABSENT = (b"", b"\x05\x00")
+
+
+def _fail(sub: SubIndication, message: str, details: dict[str, Any] | None = None) -> CheckFailure:
+    return CheckFailure(sub, message, details)
+
+
+def describe_sid(token: Token) -> str:
+    """The SignerInfo's signer identifier, for messages."""
+    sid = token.signer_info["sid"]
+    if sid.name == "issuer_and_serial_number":
+        return (f"issuer {name_text(sid.chosen['issuer'])}, serial "
+                f"{hex(sid.chosen['serial_number'].native)}")
+    return f"subjectKeyIdentifier {sid.chosen.native.hex()}"
+
+
+def sid_matches(token: Token, cert: Cert) -> bool:
+    """(B6) RFC 5652 §5.3: the signer is named by issuer and serial number, or by
+    subject key identifier: never "the first certificate"."""
+    sid = token.signer_info["sid"]
+    if sid.name == "issuer_and_serial_number":
+        return bool(cert.crypto.serial_number == sid.chosen["serial_number"].native
+                    and cert.asn1.issuer == sid.chosen["issuer"])
+    return bool(cert.asn1.key_identifier == sid.chosen.native)
+
+
+def find_signer(token: Token, pool: Sequence[Cert]) -> Cert:
+    """(B6) The certificate the SignerInfo names, among the token's certificates,
+    ``extraCerts`` and the configured roots (``pool``).
+
+    Several different certificates may carry the same identifier (only one is the
+    signer's): the one whose key verifies the signature is taken.
+
+    Raises:
+        CheckIndeterminate: NO_SIGNING_CERTIFICATE_FOUND when no certificate matches,
+            or several match and verify.
+    """
+    candidates = [c for c in pool if sid_matches(token, c)]
+    if len(candidates) > 1:
+        verifying = [c for c in candidates if _signature_verifies(token, c)]
+        candidates = verifying or candidates[:1]
+    if len(candidates) == 1:
+        return candidates[0]
+    how = ("several certificates carry that identifier and verify the signature; keep "
+           "only the TSA's in extraCerts" if candidates else
+           "supply the TSA certificate in the bundle's extraCerts (or as a root) and verify "
+           "again")
+    raise CheckIndeterminate(
+        SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+        f"signer certificate ({describe_sid(token)}) is not in the token, extraCerts or the "
+        f"configured roots: {how}",
+        {"signerIdentifier": describe_sid(token), "certificatesSeen": len(pool)})
+
+
+def _algorithms(token: Token) -> tuple[str, SignatureAlgorithm, PssParameters | None]:
+    """(1) B5, RFC 5652 §5.3 / RFC 3370 / RFC 4056 / RFC 8419: the digest and signature
+    algorithms are known and agree with each other."""
+    signer = token.signer_info
+    digest_oid = signer["digest_algorithm"]["algorithm"].dotted
+    digest_name = DIGEST_OIDS.get(digest_oid)
+    if digest_name is None:
+        raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+                    f"SignerInfo digestAlgorithm {digest_oid} is not supported")
+    if signer["digest_algorithm"]["parameters"].dump() not in _NULL_OR_ABSENT:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"SignerInfo digestAlgorithm {digest_name} has parameters")
+    sig_id = signer["signature_algorithm"]
+    sig_oid = sig_id["algorithm"].dotted
+    algorithm = SIGNATURE_OIDS.get(sig_oid)
+    if algorithm is None:
+        raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+                    f"SignerInfo signatureAlgorithm {sig_oid} is not supported (RSA PKCS#1 "
+                    "v1.5, RSASSA-PSS, ECDSA and Ed25519 are)")
+    pss = None
+    if algorithm.scheme == RSA_PSS:
+        pss = _pss_parameters(sig_id["parameters"], digest_name)
+    elif algorithm.scheme == ED25519:
+        if sig_id["parameters"].dump() != b"":
+            raise _fail(SubIndication.FORMAT_FAILURE, "Ed25519 signatureAlgorithm has parameters")
+        if digest_name != "sha512":
+            raise _fail(SubIndication.FORMAT_FAILURE,
+                        f"Ed25519 signer uses digestAlgorithm {digest_name}; RFC 8419 §3.1 "
+                        "requires SHA-512")
+    elif sig_id["parameters"].dump() not in _NULL_OR_ABSENT:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"signatureAlgorithm {algorithm.name} has unexpected parameters")
+    if algorithm.digest is not None and algorithm.digest != digest_name:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"signatureAlgorithm {algorithm.name} does not pair with digestAlgorithm "
+                    f"{digest_name}", {"signatureAlgorithm": algorithm.name,
+                                       "digestAlgorithm": digest_name})
+    return digest_name, algorithm, pss
+
+
+def _pss_parameters(params: Any, digest_name: str) -> PssParameters:
+    """RFC 4055 §3.1 / RFC 4056 §3: explicit parameters; one hash for the message, the
+    SignerInfo digest and MGF1; trailer field 1."""
+    if params.dump() in _NULL_OR_ABSENT:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    "RSASSA-PSS signatureAlgorithm has no parameters (its SHA-1 defaults are "
+                    "not accepted)")
+    parsed = algos.RSASSAPSSParams.load(params.dump())
+    hash_name = DIGEST_OIDS.get(parsed["hash_algorithm"]["algorithm"].dotted, "?")
+    mgf = parsed["mask_gen_algorithm"]
+    mgf_hash = DIGEST_OIDS.get(mgf["parameters"]["algorithm"].dotted, "?") \
+        if mgf["algorithm"].dotted == ID_MGF1 else "not MGF1"
+    salt = int(parsed["salt_length"].native)
+    trailer = int(parsed["trailer_field"])
+    problems = []
+    if hash_name != digest_name:
+        problems.append(f"hash {hash_name} differs from digestAlgorithm {digest_name}")
+    if mgf_hash != digest_name:
+        problems.append(f"MGF is {mgf_hash}, not MGF1 with {digest_name}")
+    if trailer != 1:
+        problems.append("trailerField is not 1")
+    if salt < 0:
+        problems.append(f"saltLength {salt} is negative")
+    if problems:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"RSASSA-PSS parameters do not fit: {'; '.join(problems)}",
+                    {"pssHash": hash_name, "mgf": mgf_hash, "saltLength": salt})
+    return PssParameters(digest_name, salt)
+
+
+def single_attribute(token: Token, oid: str, name: str, *, required: bool) -> Any:
+    """(2) RFC 5652 §5.3 / §11: an attribute occurs at most once, with one value."""
+    attrs = token.signer_info["signed_attrs"]
+    found = [a for a in attrs if a["type"].dotted == oid]
+    if not found:
+        if required:
+            raise _fail(SubIndication.FORMAT_FAILURE,
+                        f"signed attributes lack the {name} attribute (RFC 5652 §5.3)")
+        return None
+    if len(found) > 1 or len(found[0]["values"]) != 1:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"signed attribute {name} must occur once with one value; found "
+                    f"{len(found)} attribute(s), {len(found[0]['values'])} value(s)")
+    return found[0]["values"][0]
+
+
+def _check_attributes(token: Token, digest_name: str) -> bytes:
+    """(2) B3: content-type equals eContentType; message-digest equals the hash of the
+    eContent octets under the SignerInfo's digestAlgorithm. Returns the digest."""
+    if not token.signer_info["signed_attrs"]:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    "SignerInfo has no signed attributes; RFC 3161 §2.4.2 requires them")
+    content_type = single_attribute(token, ID_CONTENT_TYPE, "content-type", required=True)
+    if content_type.dotted != ID_CT_TSTINFO:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"content-type attribute {content_type.dotted} does not match eContentType "
+                    f"{ID_CT_TSTINFO}")
+    claimed = single_attribute(token, ID_MESSAGE_DIGEST, "message-digest",
+                                required=True).native
+    computed = digest(digest_name, token.e_content)
+    if claimed != computed:
+        raise _fail(SubIndication.HASH_FAILURE,
+                    f"message-digest attribute {claimed.hex()} does not match the {digest_name} "
+                    f"of the TSTInfo {computed.hex()}: the TSTInfo is not what was signed",
+                    {"messageDigest": claimed.hex(), "computed": computed.hex()})
+    return computed
+
+
+def _check_algorithm_protection(token: Token) -> bool:
+    """(3) B5, RFC 6211 §2: a CMSAlgorithmProtection attribute, when present, names the
+    SignerInfo's own algorithms. Returns whether one was present."""
+    value = single_attribute(token, ID_CMS_ALGORITHM_PROTECTION, "CMSAlgorithmProtection",
+                              required=False)
+    if value is None:
+        return False
+    parsed = cms.CMSAlgorithmProtection.load(value.dump())
+    signer = token.signer_info
+    if parsed["mac_algorithm"] or not parsed["signature_algorithm"]:
+        raise _fail(SubIndication.FORMAT_FAILURE, "CMSAlgorithmProtection must name a "
+                    "signatureAlgorithm and no macAlgorithm for a signed token")
+    for what, protected, actual in (
+        ("digestAlgorithm", parsed["digest_algorithm"], signer["digest_algorithm"]),
+        ("signatureAlgorithm", parsed["signature_algorithm"], signer["signature_algorithm"]),
+    ):
+        if _algorithm_key(protected) != _algorithm_key(actual):
+            raise _fail(SubIndication.SIG_CONSTRAINTS_FAILURE,
+                        f"CMSAlgorithmProtection {what} {protected['algorithm'].dotted} does "
+                        f"not match the SignerInfo's {actual['algorithm'].dotted} (RFC 6211)",
+                        {"protected": protected["algorithm"].dotted,
+                         "signerInfo": actual["algorithm"].dotted})
+    return True
+
+
+def _algorithm_key(identifier: Any) -> tuple[str, bytes]:
+    params = identifier["parameters"].dump()
+    return identifier["algorithm"].dotted, b"" if params in _NULL_OR_ABSENT else params
+
+
+def signed_bytes(token: Token) -> bytes:
+    """(4) B4, RFC 5652 §5.4: the signed attributes exactly as received, with their
+    [0] IMPLICIT tag replaced by SET OF (0x31). Never re-encoded."""
+    return bytes(token.signer_info["signed_attrs"].untag().dump())
+
+
+def _signature_verifies(token: Token, cert: Cert) -> bool:
+    try:
+        digest_name, algorithm, pss = _algorithms(token)
+    except CheckFailure:
+        return False
+    return verify_signature(cert.crypto.public_key(), token.signer_info["signature"].native,
+                            signed_bytes(token), algorithm.scheme,
+                            algorithm.digest or digest_name, pss)
+
+
+def _der_sorted(token: Token) -> bool:
+    encodings = [a.dump() for a in token.signer_info["signed_attrs"]]
+    width = max((len(e) for e in encodings), default=0)
+    padded = [e.ljust(width, b"\x00") for e in encodings]
+    return padded == sorted(padded)
+
+
+def check_signature(token: Token, signer: Cert, *, allow_legacy_sha1: bool) -> Passed:
+    """The CMS signature of the token holds (RFC 5652 §5.3–5.6, RFC 3161 §2.4.2).
+
+    Raises:
+        CheckFailure: FORMAT_FAILURE (attributes or algorithm identifiers wrong),
+            HASH_FAILURE (the TSTInfo is not what was signed), SIG_CONSTRAINTS_FAILURE
+            (CMSAlgorithmProtection disagrees), SIG_CRYPTO_FAILURE (the signature does
+            not verify), CRYPTO_CONSTRAINTS_FAILURE (a refused algorithm).
+    """
+    digest_name, algorithm, pss = _algorithms(token)
+    message_digest = _check_attributes(token, digest_name)
+    protected = _check_algorithm_protection(token)
+    key = signer.crypto.public_key()
+    scheme = algorithm.scheme
+    key_name = describe_key(key)
+    details: dict[str, Any] = {
+        "signer": signer.summary(), "digestAlgorithm": digest_name,
+        "signatureAlgorithm": algorithm.name, "key": key_name,
+        "messageDigest": message_digest.hex(), "algorithmProtection": protected,
+    }
+    if pss is not None:
+        details["pss"] = {"hash": pss.digest, "saltLength": pss.salt_length}
+    if not verify_signature(key, token.signer_info["signature"].native, signed_bytes(token),
+                            scheme, algorithm.digest or digest_name, pss):
+        raise _fail(SubIndication.SIG_CRYPTO_FAILURE,
+                    f"{algorithm.name} signature over the signed attributes does not verify "
+                    f"with the {key_name} key of {signer.subject}", details)
+    # (5) D8: the signer's digest is not MD5, nor SHA-1 unless the legacy switch says so.
+    try:
+        warnings = check_digest_strength(
+            algorithm.digest or digest_name, what="the token's signer digest",
+            allow_legacy_sha1=allow_legacy_sha1)
+    except CheckFailure as exc:
+        raise _fail(exc.sub_indication, f"the signature verifies, but {exc.message}",
+                    {**details, **exc.details}) from None
+    if not _der_sorted(token):
+        warnings += ("the token's signed attributes are not in DER order; the signature was "
+                     "checked over them as received",)
+    return Passed(f"{algorithm.name} signature with {pretty(digest_name)} verifies with the "
+                  f"{key_name} key of {signer.subject}; content-type and message-digest hold",
+                  details, warnings=warnings)
