@@ -118,8 +118,9 @@ def run(
                      required=required(check_id, policy))
 
     # (1) RFC 3161 §2.4.2: the token parses, a response is granted, genTime is not ahead.
-    token: Token | None = check("timestamp.token", lambda: _token(prepared, now))
-    if token is None:
+    check("timestamp.token", lambda: _token(prepared, now))
+    token = prepared.token
+    if token is None:  # unparsable or refused: nothing further can be judged
         skip_rest("timestamp.token", "timestamp.token FAILED")
         return None
     # (2) C2: the imprint is the subject's digest.
@@ -135,7 +136,9 @@ def run(
         signer = exc
     check("timestamp.signature", lambda: _raise(signer) if isinstance(signer, Exception)
           else check_signature(token, signer, allow_legacy_sha1=policy.allow_legacy_sha1))
-    facts = TimestampFacts(token.gen_time, token.latest, _summary(token, bundle, subject))
+    # A token that failed its own check (genTime in the future) bounds nothing.
+    not_after = token.latest if rec.passed("timestamp.token") else None
+    facts = TimestampFacts(token.gen_time, not_after, _summary(token, bundle, subject))
     if isinstance(signer, Exception):
         skip_rest("timestamp.signature", "the signer certificate was not found")
         return facts
@@ -170,7 +173,7 @@ def _token(prepared: PreparedToken, now: datetime) -> Passed:
     accuracy = f" {token.accuracy.text()}" if token.accuracy else " (no accuracy given)"
     status = f"{token.form} ({token.status})" if token.status else token.form
     return Passed(f"{status} with genTime {token.gen_time.isoformat()}{accuracy}, policy "
-                  f"{token.policy}, serial {hex(token.serial)}", token.facts(), value=token,
+                  f"{token.policy}, serial {hex(token.serial)}", token.facts(),
                   warnings=token.warnings)
 
 

@@ -14,6 +14,8 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
+from .algorithms import RSA_PSS, SIGNATURE_OIDS, verify_signature
+
 
 @dataclass(frozen=True, eq=False)
 class Cert:
@@ -67,15 +69,21 @@ class Cert:
         return bool(self.asn1.subject == self.asn1.issuer)
 
     def issued_by(self, issuer: Cert) -> bool:
-        """Whether ``issuer``'s name and key made this certificate's signature (any
-        algorithm: the path policy judges algorithms, this only links)."""
+        """Whether ``issuer``'s name and key made this certificate's signature, whatever
+        its algorithm (SHA-1 included: the path policy judges algorithms, this only
+        links certificates to explain a refusal)."""
         if self.asn1.issuer != issuer.asn1.subject:
             return False
-        try:
-            self.crypto.verify_directly_issued_by(issuer.crypto)
-        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-            return False
-        return True
+        algorithm = SIGNATURE_OIDS.get(self.crypto.signature_algorithm_oid.dotted_string)
+        if algorithm is None or algorithm.scheme == RSA_PSS or algorithm.digest is None:
+            try:  # PSS parameters and pure schemes: cryptography knows them
+                self.crypto.verify_directly_issued_by(issuer.crypto)
+            except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+                return False
+            return True
+        return verify_signature(issuer.crypto.public_key(), self.crypto.signature,
+                                self.crypto.tbs_certificate_bytes, algorithm.scheme,
+                                algorithm.digest)
 
     def summary(self) -> dict[str, Any]:
         return {"subject": self.subject, "issuer": self.issuer, "sha256": self.fingerprint,

@@ -24,6 +24,7 @@ from .algorithms import (
     describe_key,
     digest,
     pretty,
+    raw_parameters,
     verify_signature,
 )
 from .certs import Cert, name_text
@@ -96,7 +97,7 @@ def _algorithms(token: Token) -> tuple[str, SignatureAlgorithm, PssParameters | 
     if digest_name is None:
         raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
                     f"SignerInfo digestAlgorithm {digest_oid} is not supported")
-    if signer["digest_algorithm"]["parameters"].dump() not in _NULL_OR_ABSENT:
+    if raw_parameters(signer["digest_algorithm"]) not in _NULL_OR_ABSENT:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     f"SignerInfo digestAlgorithm {digest_name} has parameters")
     sig_id = signer["signature_algorithm"]
@@ -108,15 +109,15 @@ def _algorithms(token: Token) -> tuple[str, SignatureAlgorithm, PssParameters | 
                     "v1.5, RSASSA-PSS, ECDSA and Ed25519 are)")
     pss = None
     if algorithm.scheme == RSA_PSS:
-        pss = _pss_parameters(sig_id["parameters"], digest_name)
+        pss = _pss_parameters(raw_parameters(sig_id), digest_name)
     elif algorithm.scheme == ED25519:
-        if sig_id["parameters"].dump() != b"":
+        if raw_parameters(sig_id) != b"":
             raise _fail(SubIndication.FORMAT_FAILURE, "Ed25519 signatureAlgorithm has parameters")
         if digest_name != "sha512":
             raise _fail(SubIndication.FORMAT_FAILURE,
                         f"Ed25519 signer uses digestAlgorithm {digest_name}; RFC 8419 §3.1 "
                         "requires SHA-512")
-    elif sig_id["parameters"].dump() not in _NULL_OR_ABSENT:
+    elif raw_parameters(sig_id) not in _NULL_OR_ABSENT:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     f"signatureAlgorithm {algorithm.name} has unexpected parameters")
     if algorithm.digest is not None and algorithm.digest != digest_name:
@@ -127,20 +128,24 @@ def _algorithms(token: Token) -> tuple[str, SignatureAlgorithm, PssParameters | 
     return digest_name, algorithm, pss
 
 
-def _pss_parameters(params: Any, digest_name: str) -> PssParameters:
+def _pss_parameters(params: bytes, digest_name: str) -> PssParameters:
     """RFC 4055 §3.1 / RFC 4056 §3: explicit parameters; one hash for the message, the
     SignerInfo digest and MGF1; trailer field 1."""
-    if params.dump() in _NULL_OR_ABSENT:
+    if params in _NULL_OR_ABSENT:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     "RSASSA-PSS signatureAlgorithm has no parameters (its SHA-1 defaults are "
                     "not accepted)")
-    parsed = algos.RSASSAPSSParams.load(params.dump())
-    hash_name = DIGEST_OIDS.get(parsed["hash_algorithm"]["algorithm"].dotted, "?")
-    mgf = parsed["mask_gen_algorithm"]
-    mgf_hash = DIGEST_OIDS.get(mgf["parameters"]["algorithm"].dotted, "?") \
-        if mgf["algorithm"].dotted == ID_MGF1 else "not MGF1"
-    salt = int(parsed["salt_length"].native)
-    trailer = int(parsed["trailer_field"])
+    try:
+        parsed = algos.RSASSAPSSParams.load(params, strict=True)
+        hash_name = DIGEST_OIDS.get(parsed["hash_algorithm"]["algorithm"].dotted, "?")
+        mgf = parsed["mask_gen_algorithm"]
+        mgf_hash = DIGEST_OIDS.get(mgf["parameters"]["algorithm"].dotted, "?") \
+            if mgf["algorithm"].dotted == ID_MGF1 else "not MGF1"
+        salt = int(parsed["salt_length"].native)
+        trailer = int(parsed["trailer_field"])
+    except (ValueError, TypeError) as exc:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"RSASSA-PSS parameters do not parse ({str(exc).splitlines()[0]})") from None
     problems = []
     if hash_name != digest_name:
         problems.append(f"hash {hash_name} differs from digestAlgorithm {digest_name}")
@@ -221,7 +226,7 @@ def _check_algorithm_protection(token: Token) -> bool:
 
 
 def _algorithm_key(identifier: Any) -> tuple[str, bytes]:
-    params = identifier["parameters"].dump()
+    params = raw_parameters(identifier)
     return identifier["algorithm"].dotted, b"" if params in _NULL_OR_ABSENT else params
 
 

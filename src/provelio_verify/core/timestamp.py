@@ -16,7 +16,7 @@ from asn1crypto import cms, parser, tsp
 
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
-from .algorithms import BROKEN_DIGESTS, DIGEST_OIDS, DIGEST_SIZES, pretty
+from .algorithms import BROKEN_DIGESTS, DIGEST_OIDS, DIGEST_SIZES, pretty, raw_parameters
 from .certs import general_name_text
 
 #: A genTime may run ahead of the verifier's clock by its accuracy plus this much
@@ -207,11 +207,16 @@ def _parse_signed(form: str, status: str | None, content_info: cms.ContentInfo) 
         raise _format(f"token has {len(signers)} SignerInfos; RFC 3161 §2.4.2 allows only "
                       "the TSA's", {"signerInfos": len(signers)})
     signer = signers[0]
-    _ = (signer["sid"].native, signer["digest_algorithm"].native,
-         signer["signature_algorithm"].native, signer["signed_attrs"].native,
+    _ = (signer["sid"].native, signer["digest_algorithm"]["algorithm"].dotted,
+         signer["signature_algorithm"]["algorithm"].dotted, signer["signed_attrs"].native,
          signer["signature"].native)
     tst = tsp.TSTInfo.load(e_content, strict=True)
-    _ = tst.native  # parse every field now, not in a later check
+    # Parse every field now, not in a later check; the imprint's parameters stay raw
+    # (asn1crypto insists on NULL there, C2 is judged by timestamp.imprint).
+    _ = [tst[f].native for f in ("version", "policy", "serial_number", "gen_time",
+                                 "accuracy", "ordering", "nonce", "tsa", "extensions")]
+    _ = (tst["message_imprint"]["hash_algorithm"]["algorithm"].dotted,
+         tst["message_imprint"]["hashed_message"].native)
     # (5) C1: version 1.
     if int(tst["version"]) != 1:
         raise _format(f"TSTInfo version is {int(tst['version'])}, not 1",
@@ -329,7 +334,7 @@ def check_imprint(token: Token, claimed: bytes, subject: dict[str, bytes],
             SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
             f"token imprint algorithm {name} is not one of SHA-256, SHA-384, SHA-512",
             {"imprintAlgorithm": name})
-    if algorithm["parameters"].dump() not in (b"", b"\x05\x00"):
+    if raw_parameters(algorithm) not in (b"", b"\x05\x00"):
         raise _format(f"token imprint {name} has parameters; they must be absent or NULL")
     if len(token.imprint) != DIGEST_SIZES[name]:
         raise _format(f"token imprint is {len(token.imprint)} bytes, but {name} digests are "
