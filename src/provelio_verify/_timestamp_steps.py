@@ -142,26 +142,54 @@ def run(
     if isinstance(signer, Exception):
         skip_rest("timestamp.signature", "the signer certificate was not found")
         return facts
-    # (4) D1, D2: the path at genTime ± accuracy (needed by the ESS check's further IDs).
-    outcome = env.path_cache.evaluate(signer, helpers, roots, validator, token.gen_time,
-                                      token.earliest, token.latest)
-    validated = outcome.chain if outcome.status == VALID else None
+    # (4) D1, D2: the path at genTime ± accuracy, evaluated once for the checks that
+    # need it (inside them, so that a defect there is a result, not a crash).
+    path = _Once(lambda: env.path_cache.evaluate(signer, helpers, roots, validator,
+                                                 token.gen_time, token.earliest, token.latest))
     # (5) B7, C7: the signed attributes bind the signer certificate.
-    check("timestamp.signing-certificate",
-          lambda: check_signing_certificate(token, signer, validated, outcome.chain))
+    check("timestamp.signing-certificate", lambda: check_signing_certificate(
+        token, signer, path().chain if path().status == VALID else None, path().chain))
     # (6) D3-D5, D8: the TSA certificate's own profile and key.
     check("timestamp.tsa-certificate", lambda: check_tsa_certificate(signer))
     # (7) D1, D2, D6, D8: the path to a configured root.
-    check("timestamp.chain", lambda: _chain(outcome, token, bundle, subject))
+    check("timestamp.chain", lambda: _chain(path(), token, bundle, subject))
     # (8) D7, RFC 3161 §4: revocation of the TSA certificate.
-    check("timestamp.revocation", lambda: _revocation(token, signer, outcome, policy, env))
-    facts.summary.update({
-        "signer": {"subject": signer.subject, "sha256": signer.fingerprint},
-        "path": [{"subject": c.subject, "sha256": c.fingerprint} for c in outcome.chain],
-        "root": ({"subject": outcome.chain[-1].subject, "sha256": outcome.chain[-1].fingerprint}
-                 if validated else None),
-    })
+    check("timestamp.revocation", lambda: _revocation(token, signer, path(), policy, env))
+    facts.summary["signer"] = {"subject": signer.subject, "sha256": signer.fingerprint}
+    if path.done:
+        outcome = path()
+        facts.summary["path"] = [{"subject": c.subject, "sha256": c.fingerprint}
+                                 for c in outcome.chain]
+        facts.summary["root"] = ({"subject": outcome.chain[-1].subject,
+                                  "sha256": outcome.chain[-1].fingerprint}
+                                 if outcome.status == VALID else None)
     return facts
+
+
+class _Once:
+    """A value computed on first use; later uses get the same value (or exception)."""
+
+    def __init__(self, compute: Callable[[], PathOutcome]) -> None:
+        self._compute = compute
+        self._value: PathOutcome | None = None
+        self._error: Exception | None = None
+        self._ran = False
+
+    @property
+    def done(self) -> bool:
+        return self._ran and self._error is None
+
+    def __call__(self) -> PathOutcome:
+        if not self._ran:
+            self._ran = True
+            try:
+                self._value = self._compute()
+            except Exception as exc:  # noqa: BLE001 - re-raised in every check that asks
+                self._error = exc
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def _token(prepared: PreparedToken, now: datetime) -> Passed:

@@ -34,8 +34,13 @@ class Cert:
             ValueError: the bytes are not a certificate.
         """
         crypto = x509.load_der_x509_certificate(der)
+        try:  # cryptography parses the key lazily: a broken one must not surface later
+            crypto.public_key()
+        except UnsupportedAlgorithm as exc:
+            raise ValueError(f"unsupported public key ({exc})") from None
         asn1 = asn1_x509.Certificate.load(der, strict=True)
         _ = asn1["tbs_certificate"]["subject"].native, asn1["tbs_certificate"]["issuer"].native
+        _ = crypto.extensions  # likewise for extensions
         return cls(der, crypto, asn1, hashlib.sha256(der).digest())
 
     def __eq__(self, other: object) -> bool:

@@ -100,6 +100,12 @@ def _algorithms(token: Token) -> tuple[str, SignatureAlgorithm, PssParameters | 
     if raw_parameters(signer["digest_algorithm"]) not in _NULL_OR_ABSENT:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     f"SignerInfo digestAlgorithm {digest_name} has parameters")
+    listed = [a["algorithm"].dotted for a in token.signed_data["digest_algorithms"]]
+    if digest_oid not in listed:
+        raise _fail(SubIndication.FORMAT_FAILURE,
+                    f"SignedData digestAlgorithms ({', '.join(listed) or 'empty'}) does not list "
+                    f"the SignerInfo's digestAlgorithm {digest_name} (RFC 5652 §5.1)",
+                    {"digestAlgorithms": listed, "digestAlgorithm": digest_name})
     sig_id = signer["signature_algorithm"]
     sig_oid = sig_id["algorithm"].dotted
     algorithm = SIGNATURE_OIDS.get(sig_oid)

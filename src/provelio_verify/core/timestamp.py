@@ -207,9 +207,14 @@ def _parse_signed(form: str, status: str | None, content_info: cms.ContentInfo) 
         raise _format(f"token has {len(signers)} SignerInfos; RFC 3161 §2.4.2 allows only "
                       "the TSA's", {"signerInfos": len(signers)})
     signer = signers[0]
-    _ = (signer["sid"].native, signer["digest_algorithm"]["algorithm"].dotted,
+    # Parse the whole SignedData now (asn1crypto is lazy): a malformed part, signed or
+    # not, makes a malformed token rather than a surprise in a later check.
+    _ = (signed["version"].native, [a["algorithm"].dotted for a in signed["digest_algorithms"]],
+         [c.name for c in signed["certificates"] or []], [c.name for c in signed["crls"] or []],
+         signer["version"].native, signer["sid"].native,
+         signer["digest_algorithm"]["algorithm"].dotted,
          signer["signature_algorithm"]["algorithm"].dotted, signer["signed_attrs"].native,
-         signer["signature"].native)
+         signer["signature"].native, [a["type"].dotted for a in signer["unsigned_attrs"] or []])
     tst = tsp.TSTInfo.load(e_content, strict=True)
     # Parse every field now, not in a later check; the imprint's parameters stay raw
     # (asn1crypto insists on NULL there, C2 is judged by timestamp.imprint).
