@@ -13,6 +13,9 @@ TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
 SCENARIOS = FIXTURES / "scenarios"
 REPO = TESTS.parent
+# Tests may use the fixture generator's building blocks (tests/fixtures/gen).
+if str(FIXTURES) not in sys.path:
+    sys.path.insert(0, str(FIXTURES))
 
 
 def manifest() -> list[dict[str, Any]]:

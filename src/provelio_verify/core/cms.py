@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from asn1crypto import algos, cms
+from asn1crypto import algos, cms, parser
 
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
@@ -238,8 +238,9 @@ def _algorithm_key(identifier: Any) -> tuple[str, bytes]:
 
 def signed_bytes(token: Token) -> bytes:
     """(4) B4, RFC 5652 §5.4: the signed attributes exactly as received, with their
-    [0] IMPLICIT tag replaced by SET OF (0x31). Never re-encoded."""
-    return bytes(token.signer_info["signed_attrs"].untag().dump())
+    [0] IMPLICIT tag replaced by SET OF (0x31). Never re-encoded: captured when the
+    token was read, since asn1crypto re-sorts a SET OF in place once it is parsed."""
+    return token.signed_attrs
 
 
 def _signature_verifies(token: Token, cert: Cert) -> bool:
@@ -253,7 +254,14 @@ def _signature_verifies(token: Token, cert: Cert) -> bool:
 
 
 def _der_sorted(token: Token) -> bool:
-    encodings = [a.dump() for a in token.signer_info["signed_attrs"]]
+    """Whether the attributes as received are in DER order (X.690 §11.6)."""
+    rest = token.signed_attrs[len(parser.parse(token.signed_attrs)[3]):]
+    encodings = []
+    while rest:
+        _cls, _method, _tag, header, body, trailer = parser.parse(rest)
+        size = len(header) + len(body) + len(trailer)
+        encodings.append(rest[:size])
+        rest = rest[size:]
     width = max((len(e) for e in encodings), default=0)
     padded = [e.ljust(width, b"\x00") for e in encodings]
     return padded == sorted(padded)

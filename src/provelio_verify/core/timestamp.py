@@ -67,6 +67,9 @@ class Token:
     content_info: cms.ContentInfo
     signed_data: cms.SignedData
     signer_info: cms.SignerInfo
+    #: The signed attributes exactly as received, tagged SET OF (0x31): what is signed.
+    #: Empty when the SignerInfo has none.
+    signed_attrs: bytes
     e_content: bytes  # the eContent octets: what the message-digest attribute covers
     tst_info: tsp.TSTInfo
     gen_time: datetime
@@ -207,6 +210,9 @@ def _parse_signed(form: str, status: str | None, content_info: cms.ContentInfo) 
         raise _format(f"token has {len(signers)} SignerInfos; RFC 3161 §2.4.2 allows only "
                       "the TSA's", {"signerInfos": len(signers)})
     signer = signers[0]
+    # (4b) B4: the signed attributes' bytes as received, taken before anything reads
+    # them: asn1crypto re-sorts a SET OF in place once its children are parsed.
+    signed_attrs = _signed_attributes(signer)
     # Parse the whole SignedData now (asn1crypto is lazy): a malformed part, signed or
     # not, makes a malformed token rather than a surprise in a later check.
     _ = (signed["version"].native, [a["algorithm"].dotted for a in signed["digest_algorithms"]],
@@ -247,7 +253,7 @@ def _parse_signed(form: str, status: str | None, content_info: cms.ContentInfo) 
     certs, crls, ocsps = _embedded(signed)
     return Token(
         form=form, status=status, content_info=content_info, signed_data=signed,
-        signer_info=signer, e_content=e_content, tst_info=tst,
+        signer_info=signer, signed_attrs=signed_attrs, e_content=e_content, tst_info=tst,
         gen_time=tst["gen_time"].native, accuracy=accuracy, policy=tst["policy"].dotted,
         serial=int(tst["serial_number"]), nonce=tst["nonce"].native,
         ordering=bool(tst["ordering"].native),
@@ -257,6 +263,18 @@ def _parse_signed(form: str, status: str | None, content_info: cms.ContentInfo) 
         certificates=certs, crls=crls, ocsp_responses=ocsps, extensions=extensions,
         warnings=tuple(warnings),
     )
+
+
+def _signed_attributes(signer: cms.SignerInfo) -> bytes:
+    """RFC 5652 §5.4: the DER of the [0] IMPLICIT signed attributes with their tag
+    replaced by SET OF (0x31), from the bytes as received (header and contents of the
+    still-unparsed element: never re-encoded)."""
+    encoded = bytes(signer["signed_attrs"].dump())  # not yet parsed: the bytes received
+    if not encoded:
+        return b""
+    if encoded[:1] != b"\xa0":
+        raise _format("SignerInfo signedAttrs is not tagged [0]")
+    return b"\x31" + encoded[1:]
 
 
 def _accuracy(value: tsp.Accuracy) -> Accuracy:
