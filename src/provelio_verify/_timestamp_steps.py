@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .bundle import Bundle, Timestamp
 from .core import revocation as rev
@@ -22,7 +22,8 @@ from .core.cms import check_signature, find_signer
 from .core.ess import check_signing_certificate
 from .core.path import VALID, PathOutcome
 from .core.pki import check_tsa_certificate
-from .core.timestamp import IMPRINT_DIGESTS, Token, check_gen_time, check_imprint, parse_token
+from .core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
+from .core.token import Token, parse_token
 from .net import HttpClient
 from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .pathcache import PathCache
@@ -33,6 +34,8 @@ from .subject import Subject
 
 if TYPE_CHECKING:
     from .verifier import Recorder
+
+T = TypeVar("T")
 
 TIMESTAMP_CHECKS = (
     "timestamp.token",
@@ -81,10 +84,11 @@ class TimestampEnv:
     http: HttpClient | None = None
 
 
-def prepare(timestamp: Timestamp) -> PreparedToken:
-    """Parse the bundle's token once."""
+def prepare(timestamp: Timestamp,
+            load_cert: Callable[[bytes], Cert] = Cert.load) -> PreparedToken:
+    """Parse the bundle's token once (its certificates with ``load_cert``)."""
     try:
-        return PreparedToken(parse_token(timestamp.token), None)
+        return PreparedToken(parse_token(timestamp.token, load_cert), None)
     except CheckFailure as exc:
         return PreparedToken(None, exc)
 
@@ -92,10 +96,6 @@ def prepare(timestamp: Timestamp) -> PreparedToken:
 def required(check_id: str, policy: Policy) -> bool:
     """Every timestamp check is required, but revocation only with --require-revocation."""
     return check_id != "timestamp.revocation" or policy.require_revocation
-
-
-def _raise(exc: Exception) -> Passed:
-    raise exc
 
 
 def run(
@@ -128,20 +128,19 @@ def run(
         token, bundle.certificate.sha256_hash, subject.digests, subject.digest_given))
     # (3) B3-B6, D8: the signer named by sid, and the CMS signature.
     roots, validator = env.path_cache.roots(env.roots)
-    helpers, warnings = load_all([*token.certificates, *bundle.timestamp.extra_certs])
+    extra, warnings = load_all(bundle.timestamp.extra_certs, env.path_cache.certificate)
     rec.warnings.extend(warnings)
-    try:
-        signer: Cert | CheckIndeterminate = find_signer(token, [*helpers, *roots])
-    except CheckIndeterminate as exc:
-        signer = exc
-    check("timestamp.signature", lambda: _raise(signer) if isinstance(signer, Exception)
-          else check_signature(token, signer, allow_legacy_sha1=policy.allow_legacy_sha1))
+    helpers = list(dict.fromkeys([*token.certificates, *extra]))
+    lookup = _Once(lambda: find_signer(token, [*helpers, *roots]))
+    check("timestamp.signature", lambda: check_signature(
+        token, lookup(), allow_legacy_sha1=policy.allow_legacy_sha1))
     # A token that failed its own check (genTime in the future) bounds nothing.
     not_after = token.latest if rec.passed("timestamp.token") else None
     facts = TimestampFacts(token.gen_time, not_after, _summary(token, bundle, subject))
-    if isinstance(signer, Exception):
+    if not lookup.done:
         skip_rest("timestamp.signature", "the signer certificate was not found")
         return facts
+    signer = lookup()
     # (4) D1, D2: the path at genTime ± accuracy, evaluated once for the checks that
     # need it (inside them, so that a defect there is a result, not a crash).
     path = _Once(lambda: env.path_cache.evaluate(signer, helpers, roots, validator,
@@ -150,7 +149,8 @@ def run(
     check("timestamp.signing-certificate", lambda: check_signing_certificate(
         token, signer, path().chain if path().status == VALID else None, path().chain))
     # (6) D3-D5, D8: the TSA certificate's own profile and key.
-    check("timestamp.tsa-certificate", lambda: check_tsa_certificate(signer))
+    check("timestamp.tsa-certificate",
+          lambda: signer.remember("tsa-certificate", lambda: check_tsa_certificate(signer)))
     # (7) D1, D2, D6, D8: the path to a configured root.
     check("timestamp.chain", lambda: _chain(path(), token, bundle, subject))
     # (8) D7, RFC 3161 §4: revocation of the TSA certificate.
@@ -166,12 +166,12 @@ def run(
     return facts
 
 
-class _Once:
+class _Once(Generic[T]):
     """A value computed on first use; later uses get the same value (or exception)."""
 
-    def __init__(self, compute: Callable[[], PathOutcome]) -> None:
+    def __init__(self, compute: Callable[[], T]) -> None:
         self._compute = compute
-        self._value: PathOutcome | None = None
+        self._value: T | None = None
         self._error: Exception | None = None
         self._ran = False
 
@@ -179,7 +179,7 @@ class _Once:
     def done(self) -> bool:
         return self._ran and self._error is None
 
-    def __call__(self) -> PathOutcome:
+    def __call__(self) -> T:
         if not self._ran:
             self._ran = True
             try:
@@ -187,7 +187,7 @@ class _Once:
             except Exception as exc:  # noqa: BLE001 - re-raised in every check that asks
                 self._error = exc
         if self._error is not None:
-            raise self._error
+            raise self._error.with_traceback(None)
         assert self._value is not None
         return self._value
 
@@ -220,7 +220,7 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     issuer = outcome.chain[1] if len(outcome.chain) > 1 else None
     if issuer is None and signer.self_issued and signer.issued_by(signer):
         issuer = signer
-    crl_urls, ocsp_urls = revocation_urls(signer)
+    crl_urls, ocsp_urls = signer.remember("revocation-urls", lambda: revocation_urls(signer))
     where = ", ".join(crl_urls + ocsp_urls)
     settle = ("supply a CRL with --crl or an OCSP response with --ocsp"
               + (f" (the certificate names {where})" if where else "")
@@ -268,8 +268,8 @@ def recheck_commands(token: Token, bundle: Bundle, subject: Subject) -> list[str
 
 def _summary(token: Token, bundle: Bundle, subject: Subject) -> dict[str, Any]:
     facts = token.facts()
-    digest_oid = token.signer_info["digest_algorithm"]["algorithm"].dotted
-    sig_oid = token.signer_info["signature_algorithm"]["algorithm"].dotted
+    digest_oid = token.digest_algorithm.oid
+    sig_oid = token.signature_algorithm.oid
     return {
         "genTime": facts["genTime"], "accuracy": facts["accuracy"], "policy": token.policy,
         "serialNumber": facts["serialNumber"], "tsa": facts["tsa"], "nonce": facts["nonce"],

@@ -33,7 +33,8 @@ _Key = tuple[bytes, frozenset[bytes], frozenset[bytes]]
 
 
 class PathCache:
-    """Path outcomes per certificates and time window, plus the parsed trust roots."""
+    """Path outcomes per certificates and time window, the parsed trust roots, and
+    parsed certificates by their bytes."""
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.max_entries = max_entries
@@ -41,8 +42,31 @@ class PathCache:
         self._valid: dict[_Key, list[tuple[datetime, datetime, tuple[Cert, ...]]]] = {}
         self._refused: dict[tuple[_Key, datetime, datetime, datetime], PathOutcome] = {}
         self._roots: dict[bytes, tuple[tuple[Cert, ...], PathValidator | None]] = {}
+        self._certs: dict[bytes, Cert | str] = {}  # by DER; str: why it does not parse
         self.hits = 0
         self.misses = 0
+
+    def certificate(self, der: bytes) -> Cert:
+        """The parsed certificate (parsed once per Verifier: a batch from one TSA
+        carries the same few certificates in every token).
+
+        Raises:
+            ValueError: the bytes are not a usable certificate.
+        """
+        with self._lock:
+            known = self._certs.get(der)
+        if known is None:
+            try:
+                known = Cert.load(der)
+            except ValueError as exc:
+                known = str(exc)
+            with self._lock:
+                if len(self._certs) >= self.max_entries:
+                    self._certs.clear()
+                self._certs[der] = known
+        if isinstance(known, str):
+            raise ValueError(known)
+        return known
 
     def __getstate__(self) -> dict[str, Any]:
         return {"max_entries": self.max_entries}
@@ -58,7 +82,7 @@ class PathCache:
             found = self._roots.get(key)
         if found is not None:
             return found
-        certs, _ = load_all(ders)  # roots were parsed when loaded; none is dropped here
+        certs, _ = load_all(ders, self.certificate)  # roots parsed when loaded: none dropped
         made = (tuple(certs), PathValidator([c.crypto for c in certs]) if certs else None)
         with self._lock:
             return self._roots.setdefault(key, made)

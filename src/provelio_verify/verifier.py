@@ -190,7 +190,7 @@ class Verifier:
                                 "but it is not evidence")
 
         # Read the token first: the file is then read once, with every hash it needs.
-        token = _timestamp_steps.prepare(parsed.timestamp)
+        token = _timestamp_steps.prepare(parsed.timestamp, self.path_cache.certificate)
         subj = open_subject(subject, token.subject_algorithms, progress=progress,
                             on_size=on_size)
         claimed_size = parsed.certificate.file_size

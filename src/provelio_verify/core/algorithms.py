@@ -16,7 +16,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from asn1crypto import parser
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -97,14 +96,6 @@ class PssParameters:
 
     digest: str
     salt_length: int
-
-
-def raw_parameters(identifier: Any) -> bytes:
-    """The parameters of a parsed AlgorithmIdentifier as received (``b""`` when
-    absent), without letting asn1crypto parse them: it insists on NULL for SHA-2."""
-    contents = bytes(identifier.contents)
-    _cls, _method, _tag, header, body, trailer = parser.parse(contents)
-    return contents[len(header) + len(body) + len(trailer):]
 
 
 def pretty(name: str) -> str:

@@ -4,17 +4,20 @@ RFC 5280 §7.1 says, with case and space folded), and named for the report."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
-from .algorithms import RSA_PSS, SIGNATURE_OIDS, verify_signature
+from .algorithms import RSA_PSS, SIGNATURE_OIDS, describe_key, verify_signature
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +28,10 @@ class Cert:
     crypto: x509.Certificate = field(repr=False)
     asn1: asn1_x509.Certificate = field(repr=False)
     sha256: bytes
+    issuer_der: bytes = field(repr=False)  # the issuer Name as encoded in the certificate
+    #: Results of pure functions of this certificate, kept as long as it is (see
+    #: :meth:`remember`); never part of its identity.
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, der: bytes) -> Cert:
@@ -39,9 +46,23 @@ class Cert:
         except UnsupportedAlgorithm as exc:
             raise ValueError(f"unsupported public key ({exc})") from None
         asn1 = asn1_x509.Certificate.load(der, strict=True)
+        issuer_der = bytes(asn1["tbs_certificate"]["issuer"].dump())  # before any parsing
         _ = asn1["tbs_certificate"]["subject"].native, asn1["tbs_certificate"]["issuer"].native
         _ = crypto.extensions  # likewise for extensions
-        return cls(der, crypto, asn1, hashlib.sha256(der).digest())
+        return cls(der, crypto, asn1, hashlib.sha256(der).digest(), issuer_der)
+
+    def remember(self, what: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per certificate (a pure function of it: a TSA profile, its
+        revocation URLs); an exception it raises is raised again each time."""
+        if what not in self._memo:
+            try:
+                self._memo[what] = (True, compute())
+            except Exception as exc:  # noqa: BLE001 - replayed below, not swallowed
+                self._memo[what] = (False, exc)
+        ok, value = self._memo[what]
+        if not ok:
+            raise value.with_traceback(None)  # a fresh traceback each time, not a growing one
+        return value  # type: ignore[no-any-return]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Cert) and other.der == self.der
@@ -49,11 +70,16 @@ class Cert:
     def __hash__(self) -> int:
         return hash(self.sha256)
 
-    @property
+    @functools.cached_property
+    def public_key(self) -> Any:
+        """The subject's public key (parsed once)."""
+        return self.crypto.public_key()
+
+    @functools.cached_property
     def subject(self) -> str:
         return self.crypto.subject.rfc4514_string()
 
-    @property
+    @functools.cached_property
     def issuer(self) -> str:
         return self.crypto.issuer.rfc4514_string()
 
@@ -86,18 +112,30 @@ class Cert:
             except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
                 return False
             return True
-        return verify_signature(issuer.crypto.public_key(), self.crypto.signature,
+        return verify_signature(issuer.public_key, self.crypto.signature,
                                 self.crypto.tbs_certificate_bytes, algorithm.scheme,
                                 algorithm.digest)
 
+    @functools.cached_property
+    def key_name(self) -> str:
+        """The key's short name: ``RSA-2048``, ``ECDSA P-384``."""
+        return describe_key(self.public_key)
+
     def summary(self) -> dict[str, Any]:
+        """The certificate for a report: subject, issuer, fingerprint, serial, validity.
+        (Made once and shared between reports: nothing changes a report's details.)"""
+        return self._summary
+
+    @functools.cached_property
+    def _summary(self) -> dict[str, Any]:
         return {"subject": self.subject, "issuer": self.issuer, "sha256": self.fingerprint,
                 "serialNumber": hex(self.crypto.serial_number),
                 "notBefore": self.not_before, "notAfter": self.not_after}
 
 
-def load_all(ders: Iterable[bytes]) -> tuple[list[Cert], list[str]]:
-    """Parse every DER certificate, skipping those that do not parse.
+def load_all(ders: Iterable[bytes], load: Callable[[bytes], Cert] = Cert.load,
+             ) -> tuple[list[Cert], list[str]]:
+    """Parse every DER certificate with ``load``, skipping those that do not parse.
 
     Returns the certificates (first occurrence of each) and a warning for each skipped.
     """
@@ -107,7 +145,7 @@ def load_all(ders: Iterable[bytes]) -> tuple[list[Cert], list[str]]:
         if der in seen:
             continue
         try:
-            seen[der] = Cert.load(der)
+            seen[der] = load(der)
         except ValueError as exc:
             warnings.append(f"a certificate given to build the TSA path does not parse and "
                             f"was ignored ({str(exc).splitlines()[0]})")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from asn1crypto import algos, cms, parser
+from asn1crypto import algos
+from asn1crypto import x509 as asn1_x509
 
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
@@ -21,14 +22,14 @@ from .algorithms import (
     PssParameters,
     SignatureAlgorithm,
     check_digest_strength,
-    describe_key,
     digest,
     pretty,
-    raw_parameters,
     verify_signature,
 )
 from .certs import Cert, name_text
-from .timestamp import ID_CT_TSTINFO, Token
+from .der import CONTEXT, OCTET_STRING, SEQUENCE, UNIVERSAL, read_tlv
+from .fields import AlgorithmId, algorithm_id, oid_of
+from .token import ID_CT_TSTINFO, Token
 
 ID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
 ID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
@@ -43,21 +44,32 @@ def _fail(sub: SubIndication, message: str, details: dict[str, Any] | None = Non
 
 def describe_sid(token: Token) -> str:
     """The SignerInfo's signer identifier, for messages."""
-    sid = token.signer_info["sid"]
-    if sid.name == "issuer_and_serial_number":
-        return (f"issuer {name_text(sid.chosen['issuer'])}, serial "
-                f"{hex(sid.chosen['serial_number'].native)}")
-    return f"subjectKeyIdentifier {sid.chosen.native.hex()}"
+    if isinstance(token.sid_id, bytes):
+        return f"subjectKeyIdentifier {token.sid_id.hex()}"
+    issuer_der, serial = token.sid_id
+    try:
+        issuer = name_text(asn1_x509.Name.load(issuer_der, strict=True))
+    except ValueError:
+        issuer = f"(unparsable name {issuer_der.hex()})"
+    return f"issuer {issuer}, serial {hex(serial)}"
 
 
 def sid_matches(token: Token, cert: Cert) -> bool:
     """(B6) RFC 5652 §5.3: the signer is named by issuer and serial number, or by
     subject key identifier: never "the first certificate"."""
-    sid = token.signer_info["sid"]
-    if sid.name == "issuer_and_serial_number":
-        return bool(cert.crypto.serial_number == sid.chosen["serial_number"].native
-                    and cert.asn1.issuer == sid.chosen["issuer"])
-    return bool(cert.asn1.key_identifier == sid.chosen.native)
+    if isinstance(token.sid_id, bytes):
+        return bool(cert.asn1.key_identifier == token.sid_id)
+    issuer_der, serial = token.sid_id
+    if cert.crypto.serial_number != serial:
+        return False
+    # Same bytes are the same name; otherwise compare as RFC 5280 §7.1 says (a name
+    # that does not parse names nothing).
+    if issuer_der == cert.issuer_der:
+        return True
+    try:
+        return bool(cert.asn1.issuer == asn1_x509.Name.load(issuer_der, strict=True))
+    except ValueError:
+        return False
 
 
 def find_signer(token: Token, pool: Sequence[Cert]) -> Cert:
@@ -91,23 +103,22 @@ def find_signer(token: Token, pool: Sequence[Cert]) -> Cert:
 def _algorithms(token: Token) -> tuple[str, SignatureAlgorithm, PssParameters | None]:
     """(1) B5, RFC 5652 §5.3 / RFC 3370 / RFC 4056 / RFC 8419: the digest and signature
     algorithms are known and agree with each other."""
-    signer = token.signer_info
-    digest_oid = signer["digest_algorithm"]["algorithm"].dotted
+    digest_oid = token.digest_algorithm.oid
     digest_name = DIGEST_OIDS.get(digest_oid)
     if digest_name is None:
         raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
                     f"SignerInfo digestAlgorithm {digest_oid} is not supported")
-    if raw_parameters(signer["digest_algorithm"]) not in _NULL_OR_ABSENT:
+    if token.digest_algorithm.parameters not in _NULL_OR_ABSENT:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     f"SignerInfo digestAlgorithm {digest_name} has parameters")
-    listed = [a["algorithm"].dotted for a in token.signed_data["digest_algorithms"]]
+    listed = list(token.digest_algorithms)
     if digest_oid not in listed:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     f"SignedData digestAlgorithms ({', '.join(listed) or 'empty'}) does not list "
                     f"the SignerInfo's digestAlgorithm {digest_name} (RFC 5652 §5.1)",
                     {"digestAlgorithms": listed, "digestAlgorithm": digest_name})
-    sig_id = signer["signature_algorithm"]
-    sig_oid = sig_id["algorithm"].dotted
+    sig_oid = token.signature_algorithm.oid
+    sig_params = token.signature_algorithm.parameters
     algorithm = SIGNATURE_OIDS.get(sig_oid)
     if algorithm is None:
         raise _fail(SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
@@ -115,15 +126,15 @@ def _algorithms(token: Token) -> tuple[str, SignatureAlgorithm, PssParameters | 
                     "v1.5, RSASSA-PSS, ECDSA and Ed25519 are)")
     pss = None
     if algorithm.scheme == RSA_PSS:
-        pss = _pss_parameters(raw_parameters(sig_id), digest_name)
+        pss = _pss_parameters(sig_params, digest_name)
     elif algorithm.scheme == ED25519:
-        if raw_parameters(sig_id) != b"":
+        if sig_params != b"":
             raise _fail(SubIndication.FORMAT_FAILURE, "Ed25519 signatureAlgorithm has parameters")
         if digest_name != "sha512":
             raise _fail(SubIndication.FORMAT_FAILURE,
                         f"Ed25519 signer uses digestAlgorithm {digest_name}; RFC 8419 §3.1 "
                         "requires SHA-512")
-    elif raw_parameters(sig_id) not in _NULL_OR_ABSENT:
+    elif sig_params not in _NULL_OR_ABSENT:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     f"signatureAlgorithm {algorithm.name} has unexpected parameters")
     if algorithm.digest is not None and algorithm.digest != digest_name:
@@ -168,35 +179,52 @@ def _pss_parameters(params: bytes, digest_name: str) -> PssParameters:
     return PssParameters(digest_name, salt)
 
 
-def single_attribute(token: Token, oid: str, name: str, *, required: bool) -> Any:
-    """(2) RFC 5652 §5.3 / §11: an attribute occurs at most once, with one value."""
-    attrs = token.signer_info["signed_attrs"]
-    found = [a for a in attrs if a["type"].dotted == oid]
+def single_attribute(token: Token, oid: str, name: str, *, required: bool) -> bytes | None:
+    """(2) RFC 5652 §5.3 / §11: an attribute occurs at most once, with one value.
+    Returns that value's DER (``None`` when absent and not required)."""
+    found = token.attributes.get(oid, [])
     if not found:
         if required:
             raise _fail(SubIndication.FORMAT_FAILURE,
                         f"signed attributes lack the {name} attribute (RFC 5652 §5.3)")
         return None
-    if len(found) > 1 or len(found[0]["values"]) != 1:
+    if len(found) > 1 or len(found[0]) != 1:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     f"signed attribute {name} must occur once with one value; found "
-                    f"{len(found)} attribute(s), {len(found[0]['values'])} value(s)")
-    return found[0]["values"][0]
+                    f"{len(found)} attribute(s), {len(found[0])} value(s)")
+    return found[0][0]
+
+
+def attribute_format(name: str, exc: Exception) -> CheckFailure:
+    """A signed attribute whose value does not parse (asn1crypto parses lazily, so the
+    reader of each attribute turns its parse errors into this)."""
+    return _fail(SubIndication.FORMAT_FAILURE,
+                 f"signed attribute {name} does not parse ({str(exc).splitlines()[0]})")
 
 
 def _check_attributes(token: Token, digest_name: str) -> bytes:
     """(2) B3: content-type equals eContentType; message-digest equals the hash of the
     eContent octets under the SignerInfo's digestAlgorithm. Returns the digest."""
-    if not token.signer_info["signed_attrs"]:
+    if not token.signed_attrs:
         raise _fail(SubIndication.FORMAT_FAILURE,
                     "SignerInfo has no signed attributes; RFC 3161 §2.4.2 requires them")
-    content_type = single_attribute(token, ID_CONTENT_TYPE, "content-type", required=True)
-    if content_type.dotted != ID_CT_TSTINFO:
+    try:
+        content_type = oid_of(read_tlv(single_attribute(
+            token, ID_CONTENT_TYPE, "content-type", required=True) or b""))
+    except ValueError as exc:
+        raise attribute_format("content-type", exc) from None
+    if content_type != ID_CT_TSTINFO:
         raise _fail(SubIndication.FORMAT_FAILURE,
-                    f"content-type attribute {content_type.dotted} does not match eContentType "
+                    f"content-type attribute {content_type} does not match eContentType "
                     f"{ID_CT_TSTINFO}")
-    claimed = single_attribute(token, ID_MESSAGE_DIGEST, "message-digest",
-                                required=True).native
+    try:
+        node = read_tlv(single_attribute(token, ID_MESSAGE_DIGEST, "message-digest",
+                                         required=True) or b"")
+        if not node.is_(UNIVERSAL, OCTET_STRING) or node.constructed:
+            raise ValueError("not a primitive OCTET STRING")
+        claimed = node.contents
+    except ValueError as exc:
+        raise attribute_format("message-digest", exc) from None
     computed = digest(digest_name, token.e_content)
     if claimed != computed:
         raise _fail(SubIndication.HASH_FAILURE,
@@ -210,30 +238,39 @@ def _check_algorithm_protection(token: Token) -> bool:
     """(3) B5, RFC 6211 §2: a CMSAlgorithmProtection attribute, when present, names the
     SignerInfo's own algorithms. Returns whether one was present."""
     value = single_attribute(token, ID_CMS_ALGORITHM_PROTECTION, "CMSAlgorithmProtection",
-                              required=False)
+                             required=False)
     if value is None:
         return False
-    parsed = cms.CMSAlgorithmProtection.load(value.dump())
-    signer = token.signer_info
-    if parsed["mac_algorithm"] or not parsed["signature_algorithm"]:
+    # CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm, signatureAlgorithm [1]
+    # IMPLICIT OPTIONAL, macAlgorithm [2] IMPLICIT OPTIONAL }
+    try:
+        node = read_tlv(value)
+        node.check()
+        parts = node.children if node.is_(UNIVERSAL, SEQUENCE) else []
+        digest_id = algorithm_id(parts[0])
+        tags = [(p.cls, p.tag) for p in parts[1:]]
+        signature_id = algorithm_id(parts[1], implicit=1) if tags[:1] == [(CONTEXT, 1)] \
+            else None
+    except (ValueError, IndexError) as exc:
+        raise attribute_format("CMSAlgorithmProtection", exc) from None
+    if signature_id is None or (CONTEXT, 2) in tags or len(parts) != 2:
         raise _fail(SubIndication.FORMAT_FAILURE, "CMSAlgorithmProtection must name a "
                     "signatureAlgorithm and no macAlgorithm for a signed token")
     for what, protected, actual in (
-        ("digestAlgorithm", parsed["digest_algorithm"], signer["digest_algorithm"]),
-        ("signatureAlgorithm", parsed["signature_algorithm"], signer["signature_algorithm"]),
+        ("digestAlgorithm", digest_id, token.digest_algorithm),
+        ("signatureAlgorithm", signature_id, token.signature_algorithm),
     ):
         if _algorithm_key(protected) != _algorithm_key(actual):
             raise _fail(SubIndication.SIG_CONSTRAINTS_FAILURE,
-                        f"CMSAlgorithmProtection {what} {protected['algorithm'].dotted} does "
-                        f"not match the SignerInfo's {actual['algorithm'].dotted} (RFC 6211)",
-                        {"protected": protected["algorithm"].dotted,
-                         "signerInfo": actual["algorithm"].dotted})
+                        f"CMSAlgorithmProtection {what} {protected.oid} does not match the "
+                        f"SignerInfo's {actual.oid} (RFC 6211)",
+                        {"protected": protected.oid, "signerInfo": actual.oid})
     return True
 
 
-def _algorithm_key(identifier: Any) -> tuple[str, bytes]:
-    params = raw_parameters(identifier)
-    return identifier["algorithm"].dotted, b"" if params in _NULL_OR_ABSENT else params
+def _algorithm_key(identifier: AlgorithmId) -> tuple[str, bytes]:
+    params = identifier.parameters
+    return identifier.oid, b"" if params in _NULL_OR_ABSENT else params
 
 
 def signed_bytes(token: Token) -> bytes:
@@ -248,20 +285,14 @@ def _signature_verifies(token: Token, cert: Cert) -> bool:
         digest_name, algorithm, pss = _algorithms(token)
     except CheckFailure:
         return False
-    return verify_signature(cert.crypto.public_key(), token.signer_info["signature"].native,
+    return verify_signature(cert.public_key, token.signature,
                             signed_bytes(token), algorithm.scheme,
                             algorithm.digest or digest_name, pss)
 
 
 def _der_sorted(token: Token) -> bool:
     """Whether the attributes as received are in DER order (X.690 §11.6)."""
-    rest = token.signed_attrs[len(parser.parse(token.signed_attrs)[3]):]
-    encodings = []
-    while rest:
-        _cls, _method, _tag, header, body, trailer = parser.parse(rest)
-        size = len(header) + len(body) + len(trailer)
-        encodings.append(rest[:size])
-        rest = rest[size:]
+    encodings = list(token.attribute_encodings)
     width = max((len(e) for e in encodings), default=0)
     padded = [e.ljust(width, b"\x00") for e in encodings]
     return padded == sorted(padded)
@@ -279,9 +310,9 @@ def check_signature(token: Token, signer: Cert, *, allow_legacy_sha1: bool) -> P
     digest_name, algorithm, pss = _algorithms(token)
     message_digest = _check_attributes(token, digest_name)
     protected = _check_algorithm_protection(token)
-    key = signer.crypto.public_key()
+    key = signer.public_key
     scheme = algorithm.scheme
-    key_name = describe_key(key)
+    key_name = signer.key_name
     details: dict[str, Any] = {
         "signer": signer.summary(), "digestAlgorithm": digest_name,
         "signatureAlgorithm": algorithm.name, "key": key_name,
@@ -289,7 +320,7 @@ def check_signature(token: Token, signer: Cert, *, allow_legacy_sha1: bool) -> P
     }
     if pss is not None:
         details["pss"] = {"hash": pss.digest, "saltLength": pss.salt_length}
-    if not verify_signature(key, token.signer_info["signature"].native, signed_bytes(token),
+    if not verify_signature(key, token.signature, signed_bytes(token),
                             scheme, algorithm.digest or digest_name, pss):
         raise _fail(SubIndication.SIG_CRYPTO_FAILURE,
                     f"{algorithm.name} signature over the signed attributes does not verify "

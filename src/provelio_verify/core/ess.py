@@ -7,12 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from asn1crypto import tsp
+
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
 from .algorithms import BROKEN_DIGESTS, DIGEST_OIDS, digest
 from .certs import Cert, general_name_matches, general_name_text
-from .cms import single_attribute
-from .timestamp import Token
+from .cms import attribute_format, single_attribute
+from .der import OCTET_STRING, SEQUENCE, UNIVERSAL, Node, read_tlv
+from .fields import algorithm_id
+from .token import Token
 
 ID_SIGNING_CERTIFICATE = "1.2.840.113549.1.9.16.2.12"
 ID_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
@@ -46,6 +50,18 @@ class CertId:
 
 
 def cert_ids(token: Token) -> list[CertId]:
+    """See :func:`_cert_ids`; a value that does not parse is a FORMAT_FAILURE.
+
+    Raises:
+        CheckFailure: as :func:`_cert_ids`.
+    """
+    try:
+        return _cert_ids(token)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise attribute_format("signingCertificate(V2)", exc) from None
+
+
+def _cert_ids(token: Token) -> list[CertId]:
     """(1) RFC 3161 §2.4.1 / RFC 5816 §2: the SigningCertificate (ESSCertID, SHA-1)
     and SigningCertificateV2 (ESSCertIDv2, SHA-256 by default) attributes, each
     single-valued; both are read when both are present.
@@ -54,36 +70,55 @@ def cert_ids(token: Token) -> list[CertId]:
         CheckFailure: SIG_CONSTRAINTS_FAILURE when neither is present or one is empty;
             CRYPTO_CONSTRAINTS_FAILURE for an MD5 or unknown certID hash;
             FORMAT_FAILURE for a repeated attribute.
+        ValueError: an attribute value that does not parse.
     """
     found: list[CertId] = []
     for oid, label in ((ID_SIGNING_CERTIFICATE, "signingCertificate"),
                        (ID_SIGNING_CERTIFICATE_V2, "signingCertificateV2")):
-        value = single_attribute(token, oid, label, required=False)
-        if value is None:
+        raw = single_attribute(token, oid, label, required=False)
+        if raw is None:
             continue
-        entries = list(value["certs"])
+        # SigningCertificate(V2) ::= SEQUENCE { certs SEQUENCE OF ESSCertID(v2), ... }
+        value = read_tlv(raw)
+        if not value.is_(UNIVERSAL, SEQUENCE) or not value.children[0].is_(UNIVERSAL,
+                                                                            SEQUENCE):
+            raise ValueError(f"{label} is not a SEQUENCE starting with its certs")
+        entries = value.children[0].children
         if not entries:
             raise CheckFailure(SubIndication.SIG_CONSTRAINTS_FAILURE,
                                f"ESS {label} attribute lists no certificate")
         for index, entry in enumerate(entries, start=1):
-            if label == "signingCertificate":
-                hash_name = "sha1"
-            else:
-                oid_hash = entry["hash_algorithm"]["algorithm"].dotted
-                hash_name = DIGEST_OIDS.get(oid_hash, oid_hash)
-            if hash_name in BROKEN_DIGESTS or hash_name not in DIGEST_OIDS.values():
-                raise CheckFailure(SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-                                   f"ESS {label} certID #{index} uses hash {hash_name}, "
-                                   "which is not accepted")
-            issuer_serial = entry["issuer_serial"] if entry["issuer_serial"] else None
-            found.append(CertId(label, index, hash_name, entry["cert_hash"].native,
-                                issuer_serial))
+            found.append(_cert_id(label, index, entry))
     if not found:
         raise CheckFailure(
             SubIndication.SIG_CONSTRAINTS_FAILURE,
             "token has neither an ESS signingCertificate nor a signingCertificateV2 attribute; "
             "RFC 3161 §2.4.1 requires one to bind the TSA's certificate")
     return found
+
+
+def _cert_id(label: str, index: int, entry: Node) -> CertId:
+    """ESSCertID ::= SEQUENCE { certHash, issuerSerial OPTIONAL }; ESSCertIDv2 ::=
+    SEQUENCE { hashAlgorithm DEFAULT sha256, certHash, issuerSerial OPTIONAL }."""
+    parts = list(entry.children)
+    hash_name = "sha1"
+    if label == "signingCertificateV2":
+        hash_name = "sha256"
+        if parts and parts[0].is_(UNIVERSAL, SEQUENCE):
+            oid = algorithm_id(parts.pop(0)).oid
+            hash_name = DIGEST_OIDS.get(oid, oid)
+    if not parts or not parts[0].is_(UNIVERSAL, OCTET_STRING) or parts[0].constructed \
+            or len(parts) > 2:
+        raise ValueError(f"{label} certID #{index} is malformed")
+    if hash_name in BROKEN_DIGESTS or hash_name not in DIGEST_OIDS.values():
+        raise CheckFailure(SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+                           f"ESS {label} certID #{index} uses hash {hash_name}, which is not "
+                           "accepted")
+    issuer_serial = None
+    if len(parts) == 2:
+        issuer_serial = tsp.IssuerSerial.load(parts[1].raw, strict=True)
+        _ = issuer_serial.native
+    return CertId(label, index, hash_name, parts[0].contents, issuer_serial)
 
 
 def check_signing_certificate(

@@ -67,13 +67,13 @@ def check_tsa_certificate(cert: Cert) -> Passed:
         if not (usage.digital_signature or usage.content_commitment):
             problems.append("its keyUsage allows neither digitalSignature nor nonRepudiation")
     details: dict[str, Any] = {"certificate": cert.summary(),
-                               "key": describe_key(cert.crypto.public_key())}
+                               "key": describe_key(cert.public_key)}
     if problems:
         raise CheckFailure(SubIndication.CHAIN_CONSTRAINTS_FAILURE,
                            f"TSA certificate {cert.subject} does not fit RFC 3161 §2.3: "
                            + "; ".join(problems), {**details, "problems": problems})
     # (4) D8: the TSA's own key (cryptography's path validation does not check it).
-    key = check_key(cert.crypto.public_key(), what=f"TSA certificate {cert.subject}")
+    key = check_key(cert.public_key, what=f"TSA certificate {cert.subject}")
     return Passed(f"TSA certificate {cert.subject} is an end entity for timeStamping only "
                   f"(critical EKU) with a {key} key", details)
 
@@ -176,7 +176,7 @@ def weak_algorithm_fault(chain: Sequence[Cert]) -> CheckFailure | None:
                 "are refused on the path", {"certificate": cert.summary()})
     for cert in chain[1:]:
         try:
-            check_key(cert.crypto.public_key(), what=f"CA certificate {cert.subject}")
+            check_key(cert.public_key, what=f"CA certificate {cert.subject}")
         except CheckFailure as fault:
             return fault
     return None

@@ -97,7 +97,7 @@ def _crl(source: RevocationSource, leaf: Cert, issuer: Cert, gen_time: datetime)
     algorithm = SIGNATURE_OIDS.get(crl.signature_algorithm_oid.dotted_string)
     if algorithm is not None and algorithm.digest in ("md5", "sha1"):
         return Evidence(source, UNUSABLE, f"CRL signed with {algorithm.name}, refused")
-    if not crl.is_signature_valid(issuer.crypto.public_key()):  # type: ignore[arg-type]
+    if not crl.is_signature_valid(issuer.public_key):
         return Evidence(source, UNUSABLE, f"CRL signature does not verify with the key of "
                         f"{issuer.subject}")
     oids = {ext.oid.dotted_string: ext for ext in crl.extensions}
@@ -185,7 +185,7 @@ def _responder_key(response: ocsp.OCSPResponse, issuer: Cert) -> Any:
     key_bits = issuer.asn1.public_key["public_key"].contents[1:]
     if (response.responder_key_hash == hashlib.sha1(key_bits).digest()
             or response.responder_name == issuer.crypto.subject):
-        return issuer.crypto.public_key()
+        return issuer.public_key
     for cert in response.certificates:
         try:
             cert.verify_directly_issued_by(issuer.crypto)
