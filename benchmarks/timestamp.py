@@ -51,7 +51,7 @@ from gen.tsa_world import tsa_world  # noqa: E402
 from gen.world import GEN_TIME, world  # noqa: E402
 from provelio_verify import Bundle, Digest, Indication, Policy, Verifier, parse_bundle  # noqa: E402
 from provelio_verify.core.cms import check_signature, find_signer  # noqa: E402
-from provelio_verify.core.path import VALID  # noqa: E402
+from provelio_verify.core.path import VALID, Interval  # noqa: E402
 from provelio_verify.core.token import parse_token  # noqa: E402
 from provelio_verify.pathcache import PathCache  # noqa: E402
 
@@ -110,8 +110,8 @@ def signature_and_path(bundles: list[Bundle], cache: PathCache) -> Timing:
         token = parse_token(parsed.timestamp.token, cache.certificate)
         signer = find_signer(token, [*token.certificates, *roots])
         check_signature(token, signer, allow_legacy_sha1=False)
-        outcome = cache.evaluate(signer, token.certificates, roots, validator, token.gen_time,
-                                 token.earliest, token.latest)
+        outcome = cache.evaluate(signer, token.certificates, roots, validator,
+                                 Interval(token.gen_time, token.earliest, token.latest))
         if outcome.status != VALID:
             raise SystemExit(f"path not valid: {outcome.message}")
     return _since(start)

@@ -20,7 +20,7 @@ from .core.algorithms import DIGEST_OIDS, SIGNATURE_OIDS
 from .core.certs import Cert, load_all
 from .core.cms import check_signature, find_signer
 from .core.ess import check_signing_certificate
-from .core.path import VALID, PathOutcome
+from .core.path import VALID, Interval, PathOutcome
 from .core.pki import check_tsa_certificate
 from .core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
 from .core.token import Token, parse_token
@@ -143,8 +143,8 @@ def run(
     signer = lookup()
     # (4) D1, D2: the path at genTime ± accuracy, evaluated once for the checks that
     # need it (inside them, so that a defect there is a result, not a crash).
-    path = _Once(lambda: env.path_cache.evaluate(signer, helpers, roots, validator,
-                                                 token.gen_time, token.earliest, token.latest))
+    interval = Interval(token.gen_time, token.earliest, token.latest)
+    path = _Once(lambda: env.path_cache.evaluate(signer, helpers, roots, validator, interval))
     # (5) B7, C7: the signed attributes bind the signer certificate.
     check("timestamp.signing-certificate", lambda: check_signing_certificate(
         token, signer, path().chain if path().status == VALID else None, path().chain))

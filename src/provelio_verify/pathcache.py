@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from .core.certs import Cert, load_all
-from .core.path import VALID, PathOutcome, evaluate_path, path_details, valid_outcome
+from .core.path import VALID, Interval, PathOutcome, evaluate_path, valid_outcome
 from .core.x509path import PathValidator
 
 #: Entries kept; when full the tables are emptied and refill (a few MiB at most).
@@ -40,7 +40,7 @@ class PathCache:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._valid: dict[_Key, list[tuple[datetime, datetime, tuple[Cert, ...]]]] = {}
-        self._refused: dict[tuple[_Key, datetime, datetime, datetime], PathOutcome] = {}
+        self._refused: dict[tuple[_Key, Interval], PathOutcome] = {}
         self._roots: dict[bytes, tuple[tuple[Cert, ...], PathValidator | None]] = {}
         self._certs: dict[bytes, Cert | str] = {}  # by DER; str: why it does not parse
         self.hits = 0
@@ -93,26 +93,23 @@ class PathCache:
         helpers: Sequence[Cert],
         roots: Sequence[Cert],
         validator: PathValidator | None,
-        gen_time: datetime,
-        start: datetime,
-        end: datetime,
+        interval: Interval,
     ) -> PathOutcome:
-        """The path outcome for ``leaf`` over ``start``..``end``, from the cache when a
-        validated path's window covers that interval, else computed and remembered."""
+        """The path outcome for ``leaf`` over ``interval``, from the cache when a
+        validated path's window covers it, else computed and remembered."""
         key: _Key = (leaf.sha256, frozenset(c.sha256 for c in helpers if c != leaf),
                      frozenset(r.sha256 for r in roots))
         with self._lock:
             for low, high, chain in self._valid.get(key, ()):
-                if low <= start and end <= high:
+                if low <= interval.start and interval.end <= high:
                     self.hits += 1
-                    interval = {"genTime": gen_time, "intervalStart": start, "intervalEnd": end}
-                    return valid_outcome(chain, gen_time, path_details(chain, interval))
-            refused = self._refused.get((key, gen_time, start, end))
+                    return valid_outcome(chain, interval)
+            refused = self._refused.get((key, interval))
             if refused is not None:
                 self.hits += 1
                 return refused
             self.misses += 1
-        outcome = evaluate_path(leaf, helpers, roots, validator, gen_time, start, end)
+        outcome = evaluate_path(leaf, helpers, roots, validator, interval)
         with self._lock:
             if len(self._valid) + len(self._refused) >= self.max_entries:
                 self._valid.clear()
@@ -121,5 +118,5 @@ class PathCache:
                 assert outcome.window is not None
                 self._valid.setdefault(key, []).append((*outcome.window, outcome.chain))
             else:
-                self._refused[(key, gen_time, start, end)] = outcome
+                self._refused[(key, interval)] = outcome
         return outcome

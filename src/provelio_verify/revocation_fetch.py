@@ -7,6 +7,8 @@ fetched is judged by ``core.revocation`` exactly like data the user supplied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
@@ -14,7 +16,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from .core.certs import Cert
 from .core.revocation import RevocationSource
-from .net import HttpClient, HttpPolicy, NetworkError
+from .net import HttpClient, HttpPolicy, NetworkError, Response
 
 #: Limits for revocation requests: a TSA's CRL or OCSP responder that does not answer
 #: within these is reported as unreachable rather than holding up a verification.
@@ -59,41 +61,41 @@ def fetch_revocation(leaf: Cert, issuer: Cert,
     found: list[RevocationSource] = []
     notes: list[str] = []
     for url in crl_urls:
-        try:
-            response = http.get(url, allow_redirects=True)
-        except NetworkError as exc:
-            notes.append(f"{url}: {exc}")
-            continue
-        if response.status != 200:
-            notes.append(f"{url}: HTTP {response.status}")
-            continue
-        body = response.body
-        if body.lstrip().startswith(b"-----BEGIN"):
+        body = _answer(url, lambda u: http.get(u, allow_redirects=True), notes)
+        if body is not None and body.lstrip().startswith(b"-----BEGIN"):
             try:
                 body = x509.load_pem_x509_crl(body).public_bytes(serialization.Encoding.DER)
             except ValueError:
                 notes.append(f"{url}: not a CRL")
-                continue
-        found.append(RevocationSource("crl", url, body))
+                body = None
+        if body is not None:
+            found.append(RevocationSource("crl", url, body))
     if ocsp_urls:
         request = (ocsp.OCSPRequestBuilder()
                    .add_certificate(leaf.crypto, issuer.crypto, hashes.SHA1())
                    .build().public_bytes(serialization.Encoding.DER))
     for url in ocsp_urls:
-        try:
-            response = http.post(url, request,
-                                 headers={"Content-Type": "application/ocsp-request"})
-        except NetworkError as exc:
-            notes.append(f"{url}: {exc}")
-            continue
-        if response.status != 200:
-            notes.append(f"{url}: HTTP {response.status}")
-            continue
-        found.append(RevocationSource("ocsp", url, response.body))
+        body = _answer(url, lambda u: http.post(
+            u, request, headers={"Content-Type": "application/ocsp-request"}), notes)
+        if body is not None:
+            found.append(RevocationSource("ocsp", url, body))
     if not crl_urls and not ocsp_urls:
         notes.append("the TSA certificate names no http(s) CRL distribution point or OCSP "
                      "responder")
     return found, notes
+
+
+def _answer(url: str, send: Callable[[str], Response], notes: list[str]) -> bytes | None:
+    """The body of a 200 answer to ``send(url)``; otherwise a note of why not."""
+    try:
+        response = send(url)
+    except NetworkError as exc:
+        notes.append(f"{url}: {exc}")
+        return None
+    if response.status != 200:
+        notes.append(f"{url}: HTTP {response.status}")
+        return None
+    return response.body
 
 
 def revocation_client() -> HttpClient:

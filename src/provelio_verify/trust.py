@@ -9,6 +9,7 @@ import os
 import re
 import ssl
 import warnings
+from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
@@ -48,31 +49,61 @@ def load_certificates(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
 
 
 def _load_file(name: str) -> list[bytes]:
+    data = _read_bounded(name, MAX_CERT_FILE_BYTES)
+    return _pem_or_der(name, data, _PEM_CERT, "CERTIFICATE", "certificate",
+                       x509.load_der_x509_certificate)
+
+
+def _read_bounded(name: str, limit: int) -> bytes:
+    """A file's bytes, refusing one over ``limit`` (read one byte past it to see).
+
+    Raises:
+        InputError: the file cannot be read or is too large.
+    """
     try:
         with open(name, "rb") as stream:
-            data = stream.read(MAX_CERT_FILE_BYTES + 1)
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if len(data) > MAX_CERT_FILE_BYTES:
-        raise InputError(f"{name}: over {MAX_CERT_FILE_BYTES} bytes, not a certificate file")
+    if len(data) > limit:
+        raise InputError(f"{name}: over {limit} bytes, too large to be read")
+    return data
+
+
+def _pem_der(block: re.Match[bytes]) -> bytes:
+    """The DER inside one PEM block (the bytes as issued, not a re-encoding).
+
+    Raises:
+        binascii.Error: the block's base64 is broken.
+    """
+    return base64.b64decode(b"".join(block.group(1).split()), validate=True)
+
+
+def _pem_or_der(name: str, data: bytes, pattern: re.Pattern[bytes], label: str, kind: str,
+                load: Callable[[bytes], object]) -> list[bytes]:
+    """DER of every object in a PEM file (blocks ``label``) or of a DER file, each
+    checked with ``load``.
+
+    Raises:
+        InputError: a block or the file does not parse, or a PEM file has no block.
+    """
     if b"-----BEGIN" in data:
         ders = []
-        for block in _PEM_CERT.finditer(data):
+        for block in pattern.finditer(data):
             try:
-                der = base64.b64decode(b"".join(block.group(1).split()), validate=True)
-                x509.load_der_x509_certificate(der)
+                der = _pem_der(block)
+                load(der)
             except (ValueError, binascii.Error) as exc:
-                raise InputError(f"{name}: a PEM certificate does not parse ({exc})") from None
-            ders.append(der)  # the bytes as issued, not a re-encoding
+                raise InputError(f"{name}: a PEM {kind} does not parse ({exc})") from None
+            ders.append(der)
         if not ders:
-            raise InputError(f"{name}: PEM file holds no CERTIFICATE block")
+            raise InputError(f"{name}: PEM file holds no {label} block")
         return ders
     try:
-        x509.load_der_x509_certificate(data)
+        load(data)
     except ValueError:
-        raise InputError(f"{name}: neither a PEM nor a DER certificate") from None
+        raise InputError(f"{name}: neither a PEM nor a DER {kind}") from None
     return [data]
-
 
 
 def load_system_roots() -> tuple[bytes, ...]:
@@ -101,11 +132,7 @@ def load_system_roots() -> tuple[bytes, ...]:
 
 
 def _lenient_pem(name: str) -> tuple[bytes, ...]:
-    try:
-        with open(name, "rb") as stream:
-            data = stream.read(MAX_CERT_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    data = _read_bounded(name, MAX_CERT_FILE_BYTES)
     ders = []
     for block in _PEM_CERT.finditer(data):
         with warnings.catch_warnings():
@@ -113,7 +140,7 @@ def _lenient_pem(name: str) -> tuple[bytes, ...]:
             # non-positive serial) breaks RFC 5280 and is left out like an unparsable one.
             warnings.simplefilter("error", CryptographyDeprecationWarning)
             try:
-                der = base64.b64decode(b"".join(block.group(1).split()), validate=True)
+                der = _pem_der(block)
                 x509.load_der_x509_certificate(der)
             except (ValueError, binascii.Error, CryptographyDeprecationWarning):
                 continue
@@ -132,24 +159,9 @@ def load_crls(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
     Raises:
         InputError: the file cannot be read or holds no CRL.
     """
-    name, data = _read_revocation_file(path)
-    if b"-----BEGIN" in data:
-        ders = []
-        for block in _PEM_CRL.finditer(data):
-            try:
-                der = base64.b64decode(b"".join(block.group(1).split()), validate=True)
-                x509.load_der_x509_crl(der)
-            except (ValueError, binascii.Error) as exc:
-                raise InputError(f"{name}: a PEM CRL does not parse ({exc})") from None
-            ders.append(der)
-        if not ders:
-            raise InputError(f"{name}: PEM file holds no X509 CRL block")
-        return tuple(ders)
-    try:
-        x509.load_der_x509_crl(data)
-    except ValueError:
-        raise InputError(f"{name}: neither a PEM nor a DER CRL") from None
-    return (data,)
+    name = os.fspath(path)
+    data = _read_bounded(name, MAX_REVOCATION_FILE_BYTES)
+    return tuple(_pem_or_der(name, data, _PEM_CRL, "X509 CRL", "CRL", x509.load_der_x509_crl))
 
 
 def load_ocsp_response(path: str | os.PathLike[str]) -> bytes:
@@ -158,21 +170,10 @@ def load_ocsp_response(path: str | os.PathLike[str]) -> bytes:
     Raises:
         InputError: the file cannot be read or is not an OCSP response.
     """
-    name, data = _read_revocation_file(path)
+    name = os.fspath(path)
+    data = _read_bounded(name, MAX_REVOCATION_FILE_BYTES)
     try:
         ocsp.load_der_ocsp_response(data)
     except ValueError:
         raise InputError(f"{name}: not a DER OCSP response") from None
     return data
-
-
-def _read_revocation_file(path: str | os.PathLike[str]) -> tuple[str, bytes]:
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as stream:
-            data = stream.read(MAX_REVOCATION_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if len(data) > MAX_REVOCATION_FILE_BYTES:
-        raise InputError(f"{name}: over {MAX_REVOCATION_FILE_BYTES} bytes")
-    return name, data
