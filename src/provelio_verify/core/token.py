@@ -265,8 +265,9 @@ def _signer(node: Node) -> dict[str, Any]:
     fields = list(node.children)
     if len(fields) < 5 or not fields[0].is_(UNIVERSAL, INTEGER):
         raise format_failure("SignerInfo is too short or has no version")
+    # The issuer name inside the sid is not walked: it names a certificate only if it
+    # equals a parsed certificate's issuer, byte for byte or as parsed by asn1crypto.
     sid_node = fields[1]
-    sid_node.check()
     if sid_node.is_(UNIVERSAL, SEQUENCE):  # IssuerAndSerialNumber ::= { issuer, serial }
         issuer, serial = sid_node.children
         if not issuer.is_(UNIVERSAL, SEQUENCE) or not serial.is_(UNIVERSAL, INTEGER):
