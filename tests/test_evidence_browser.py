@@ -30,8 +30,9 @@ assert CHROMIUM is not None
 
 ARGS = ["document.txt", "proof.json", "--tsa-roots", "roots.pem", "--allow-test-mode",
         "--headers", "headers.bin"]
-#: The verdict box's background for INDETERMINATE (style.py: --indeterminate-bg).
-INDETERMINATE_BACKGROUND = (0xFF, 0xF4, 0xD6)
+#: The verdict box's background per verdict (style.py: --passed-bg and its siblings).
+VERDICT_BACKGROUND = {"PASSED": (0xE8, 0xF5, 0xEC), "FAILED": (0xFD, 0xEC, 0xEA),
+                      "INDETERMINATE": (0xFF, 0xF4, 0xD6)}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,9 @@ def page(report, tmp_path_factory) -> Path:
 
 def _assert_shows_the_report(text: str, report) -> None:
     flat = "".join(text.split())
-    assert "INDETERMINATE(NOT_IMPLEMENTED)" in flat
+    verdict = report["indication"] + (f"({report['subIndication']})"
+                                      if report["subIndication"] else "")
+    assert verdict in flat
     assert report["subject"]["sha256"] in flat
     for check_id in CHECK_IDS:
         assert check_id in flat, check_id
@@ -63,7 +66,7 @@ def test_dump_dom_shows_the_verdict_the_hash_and_every_check(page, report):
     assert "script" not in dom.tags
 
 
-def test_screenshot_is_the_styled_report(page, tmp_path):
+def test_screenshot_is_the_styled_report(page, report, tmp_path):
     shot = tmp_path / "report.png"
     proc = run_chromium(CHROMIUM, f"--screenshot={shot}", "--window-size=1000,1400",
                         file_url(page))
@@ -75,7 +78,7 @@ def test_screenshot_is_the_styled_report(page, tmp_path):
     colours = image.getcolors(maxcolors=1 << 20) or []
     assert len(colours) > 50  # text, not a blank page
     # The verdict box is painted: the stylesheet passed the page's own CSP.
-    box = sum(n for n, rgb in colours if rgb == INDETERMINATE_BACKGROUND)
+    box = sum(n for n, rgb in colours if rgb == VERDICT_BACKGROUND[report["indication"]])
     assert box > 20_000, box
 
 

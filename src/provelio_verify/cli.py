@@ -19,7 +19,7 @@ from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
 from .report import Indication, Report
 from .subject import Digest
-from .trust import load_certificates
+from .trust import load_certificates, load_crls, load_ocsp_response
 from .verifier import Verifier
 
 EXIT_PASSED = 0
@@ -93,6 +93,14 @@ def _fail_usage(message: str) -> None:
               help="The TSA certificate's revocation status must be established.")
 @click.option("--allow-test-mode", is_flag=True,
               help="Accept test-mode certificates (integration testing; not evidence).")
+@click.option("--allow-legacy-sha1", is_flag=True,
+              help="Accept a SHA-1 signer digest in the timestamp token (with a warning).")
+@click.option("--crl", "crl_paths", multiple=True, metavar="PATH", type=click.Path(),
+              help="A CRL (PEM or DER) for the TSA certificate's revocation. Repeatable.")
+@click.option("--ocsp", "ocsp_paths", multiple=True, metavar="PATH", type=click.Path(),
+              help="A DER OCSP response for the TSA certificate. Repeatable.")
+@click.option("--fetch-revocation", is_flag=True,
+              help="Allow fetching the TSA certificate's CRLs and OCSP over the network.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--batch", "batch_source", metavar="SOURCE",
               help="Verify many certificates: a folder (NAME beside NAME.proof.json) or a "
@@ -120,6 +128,10 @@ def command(
     require_anchor: bool,
     require_revocation: bool,
     allow_test_mode: bool,
+    allow_legacy_sha1: bool,
+    crl_paths: tuple[str, ...],
+    ocsp_paths: tuple[str, ...],
+    fetch_revocation: bool,
     as_json: bool,
     batch_source: str | None,
     jsonl_path: str | None,
@@ -170,14 +182,19 @@ def command(
             require_anchor=require_anchor,
             require_revocation=require_revocation,
             allow_test_mode=allow_test_mode,
+            allow_legacy_sha1=allow_legacy_sha1,
+            crls=tuple(der for path in crl_paths for der in load_crls(path)),
+            ocsp_responses=tuple(load_ocsp_response(path) for path in ocsp_paths),
+            fetch_revocation=fetch_revocation,
         )
         # A headers file that does not validate is a failed source, not a usage error.
         sources = chain.from_options(headers=headers_path, bitcoin_node=bitcoin_node,
                                      rpc_cookie=rpc_cookie, esplora=esplora)
+        # Loads the system store when asked: no store is a usage error.
+        verifier = Verifier(policy, sources)
     except (InputError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
 
-    verifier = Verifier(policy, sources)
     if batch_source is not None:
         _batch(verifier, batch_source, jsonl_path, jobs, as_json, html_path, pdf_path)
         return

@@ -1,4 +1,5 @@
-"""Reading trust anchors and other certificates the user names (PEM, DER, or a folder)."""
+"""Reading what the user names for the TSA checks: trust anchors and other certificates
+(PEM, DER, or a folder), the system root store, CRLs and OCSP responses."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import base64
 import binascii
 import os
 import re
+import ssl
+import warnings
+from collections.abc import Callable
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509 import ocsp
 
 from .errors import InputError
 
@@ -43,28 +49,131 @@ def load_certificates(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
 
 
 def _load_file(name: str) -> list[bytes]:
+    data = _read_bounded(name, MAX_CERT_FILE_BYTES)
+    return _pem_or_der(name, data, _PEM_CERT, "CERTIFICATE", "certificate",
+                       x509.load_der_x509_certificate)
+
+
+def _read_bounded(name: str, limit: int) -> bytes:
+    """A file's bytes, refusing one over ``limit`` (read one byte past it to see).
+
+    Raises:
+        InputError: the file cannot be read or is too large.
+    """
     try:
         with open(name, "rb") as stream:
-            data = stream.read(MAX_CERT_FILE_BYTES + 1)
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if len(data) > MAX_CERT_FILE_BYTES:
-        raise InputError(f"{name}: over {MAX_CERT_FILE_BYTES} bytes, not a certificate file")
+    if len(data) > limit:
+        raise InputError(f"{name}: over {limit} bytes, too large to be read")
+    return data
+
+
+def _pem_der(block: re.Match[bytes]) -> bytes:
+    """The DER inside one PEM block (the bytes as issued, not a re-encoding).
+
+    Raises:
+        binascii.Error: the block's base64 is broken.
+    """
+    return base64.b64decode(b"".join(block.group(1).split()), validate=True)
+
+
+def _pem_or_der(name: str, data: bytes, pattern: re.Pattern[bytes], label: str, kind: str,
+                load: Callable[[bytes], object]) -> list[bytes]:
+    """DER of every object in a PEM file (blocks ``label``) or of a DER file, each
+    checked with ``load``.
+
+    Raises:
+        InputError: a block or the file does not parse, or a PEM file has no block.
+    """
     if b"-----BEGIN" in data:
         ders = []
-        for block in _PEM_CERT.finditer(data):
+        for block in pattern.finditer(data):
             try:
-                der = base64.b64decode(b"".join(block.group(1).split()), validate=True)
-                x509.load_der_x509_certificate(der)
+                der = _pem_der(block)
+                load(der)
             except (ValueError, binascii.Error) as exc:
-                raise InputError(f"{name}: a PEM certificate does not parse ({exc})") from None
-            ders.append(der)  # the bytes as issued, not a re-encoding
+                raise InputError(f"{name}: a PEM {kind} does not parse ({exc})") from None
+            ders.append(der)
         if not ders:
-            raise InputError(f"{name}: PEM file holds no CERTIFICATE block")
+            raise InputError(f"{name}: PEM file holds no {label} block")
         return ders
     try:
-        x509.load_der_x509_certificate(data)
+        load(data)
     except ValueError:
-        raise InputError(f"{name}: neither a PEM nor a DER certificate") from None
+        raise InputError(f"{name}: neither a PEM nor a DER {kind}") from None
     return [data]
 
+
+def load_system_roots() -> tuple[bytes, ...]:
+    """DER of the operating system's trusted roots (``--system-roots``): the bundle
+    file or folder OpenSSL is configured with. A certificate in it that does not parse
+    is left out; an unreadable store is an error.
+
+    Raises:
+        InputError: no readable root store was found.
+    """
+    paths = ssl.get_default_verify_paths()
+    for name in filter(None, (paths.cafile, paths.openssl_cafile)):
+        if os.path.isfile(name):
+            return _lenient_pem(name)
+    for name in filter(None, (paths.capath, paths.openssl_capath)):
+        if os.path.isdir(name):
+            found: list[bytes] = []
+            for entry in sorted(os.listdir(name)):
+                full = os.path.join(name, entry)
+                if os.path.isfile(full) and entry.endswith((".pem", ".crt", ".0")):
+                    found.extend(_lenient_pem(full))
+            if found:
+                return tuple(dict.fromkeys(found))
+    raise InputError("--system-roots: no root store found (looked for "
+                     f"{paths.cafile or paths.openssl_cafile} and {paths.capath})")
+
+
+def _lenient_pem(name: str) -> tuple[bytes, ...]:
+    data = _read_bounded(name, MAX_CERT_FILE_BYTES)
+    ders = []
+    for block in _PEM_CERT.finditer(data):
+        with warnings.catch_warnings():
+            # A root cryptography parses only with a deprecation warning (e.g. a
+            # non-positive serial) breaks RFC 5280 and is left out like an unparsable one.
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            try:
+                der = _pem_der(block)
+                x509.load_der_x509_certificate(der)
+            except (ValueError, binascii.Error, CryptographyDeprecationWarning):
+                continue
+        ders.append(der)
+    return tuple(dict.fromkeys(ders))
+
+
+_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----\s*(.+?)\s*-----END X509 CRL-----", re.DOTALL)
+#: Largest CRL or OCSP file read: the CRLs of large CAs run to a few MiB.
+MAX_REVOCATION_FILE_BYTES = 64 * 1024 * 1024
+
+
+def load_crls(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
+    """DER of every CRL in a PEM or DER file (``--crl``).
+
+    Raises:
+        InputError: the file cannot be read or holds no CRL.
+    """
+    name = os.fspath(path)
+    data = _read_bounded(name, MAX_REVOCATION_FILE_BYTES)
+    return tuple(_pem_or_der(name, data, _PEM_CRL, "X509 CRL", "CRL", x509.load_der_x509_crl))
+
+
+def load_ocsp_response(path: str | os.PathLike[str]) -> bytes:
+    """DER of an OCSP response (``--ocsp``), as ``openssl ocsp -respout`` writes it.
+
+    Raises:
+        InputError: the file cannot be read or is not an OCSP response.
+    """
+    name = os.fspath(path)
+    data = _read_bounded(name, MAX_REVOCATION_FILE_BYTES)
+    try:
+        ocsp.load_der_ocsp_response(data)
+    except ValueError:
+        raise InputError(f"{name}: not a DER OCSP response") from None
+    return data

@@ -16,7 +16,9 @@ from .chain.base import ChainSource
 from .core.digest import check_sha256
 from .errors import InputError
 from .evidence_report import evidence_keys
+from .net import HttpClient
 from .outcome import CheckFailure, CheckIndeterminate, Passed
+from .pathcache import PathCache
 from .policy import Policy
 from .report import (
     ANCHOR_CHECKS,
@@ -27,7 +29,9 @@ from .report import (
     Report,
     SubIndication,
 )
+from .revocation_fetch import revocation_client
 from .subject import Missing, Subject, SubjectInput, open_subject
+from .trust import load_system_roots
 
 BundleInput = str | os.PathLike[str] | bytes | Bundle
 
@@ -133,16 +137,27 @@ class Verifier:
     without changing any verdict.
     """
 
-    def __init__(self, policy: Policy | None = None,
-                 sources: Sequence[ChainSource] = ()) -> None:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        sources: Sequence[ChainSource] = (),
+        *,
+        path_cache: PathCache | None = None,
+        http: HttpClient | None = None,
+    ) -> None:
         """
         Args:
             policy: what to trust and demand.
             sources: chain sources to ask about the anchor block (see
                 :mod:`provelio_verify.chain`); none means no network and no files.
+            path_cache: TSA path results, shareable between Verifiers with the same
+                roots.
+            http: the client for ``fetch_revocation`` only (one is made when the policy
+                allows fetching and none is given).
 
         Raises:
             TypeError: a source is not a :class:`~provelio_verify.chain.ChainSource`.
+            InputError: ``use_system_roots`` is set but no system root store is found.
         """
         self.policy = policy or Policy()
         self.sources = tuple(sources)
@@ -150,6 +165,13 @@ class Verifier:
             if not isinstance(source, ChainSource):
                 raise TypeError(f"a chain source must be a ChainSource, not "
                                 f"{type(source).__name__}")
+        self.path_cache = path_cache if path_cache is not None else PathCache()
+        if http is None and self.policy.fetch_revocation:
+            http = revocation_client()
+        system = load_system_roots() if self.policy.use_system_roots else ()
+        self._timestamp_env = _timestamp_steps.TimestampEnv(
+            roots=tuple(dict.fromkeys((*self.policy.tsa_roots, *system))),
+            path_cache=self.path_cache, http=http)
 
     def verify(
         self,
@@ -182,6 +204,8 @@ class Verifier:
             rec.warnings.append("test-mode certificate: accepted by --allow-test-mode, "
                                 "but it is not evidence")
 
+        # Read the token first: the file is then read once, with every hash it needs.
+        token = _timestamp_steps.prepare(parsed.timestamp, self.path_cache.certificate)
         if isinstance(subject, Missing):
             # (2) The file is not at hand: the claim stands in for its digest so the
             # rest of the bundle is still judged, and file.sha256 says what is missing.
@@ -192,16 +216,16 @@ class Verifier:
                      f"file itself (sha256sum FILE must print "
                      f"{parsed.certificate.sha256_hash.hex()})", required=True)
         else:
-            # Learn the token's imprint algorithm first so the file is read only once.
-            algorithms = _timestamp_steps.subject_algorithms(parsed.timestamp)
-            subj = open_subject(subject, algorithms, progress=progress, on_size=on_size)
+            subj = open_subject(subject, token.subject_algorithms, progress=progress,
+                                on_size=on_size)
             claimed_size = parsed.certificate.file_size
             rec.run("file.sha256", lambda: check_sha256(
                 subj.sha256, parsed.certificate.sha256_hash,
                 size=subj.size, claimed_size=claimed_size,
             ), required=True)
 
-        ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now)
+        ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now, token,
+                                        self._timestamp_env)
         anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now)
         return self._report(rec, parsed, subj, now, ts_facts, anchor_facts, source)
 
@@ -290,7 +314,8 @@ class Verifier:
             },
             existence=_existence(rec, ts_facts, anchor_facts),
             warnings=rec.warnings,
-            extra=_extra(now, self.policy, bundle, source, ts_facts, anchor_facts),
+            extra={**_extra(now, self.policy, bundle, source, ts_facts, anchor_facts),
+                   "timestamp": ts_facts.summary if ts_facts else None},
         )
         return _with_evidence(report, bundle, self.policy)
 
@@ -374,6 +399,9 @@ def _extra(
             "allowLegacySha1": policy.allow_legacy_sha1,
             "tsaRoots": len(policy.tsa_roots),
             "systemRoots": policy.use_system_roots,
+            "crls": len(policy.crls),
+            "ocspResponses": len(policy.ocsp_responses),
+            "fetchRevocation": policy.fetch_revocation,
         },
         "bundle": {
             "sha256": bundle.source_sha256.hex() if bundle and bundle.source_sha256 else None,
