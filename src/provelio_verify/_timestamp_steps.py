@@ -82,6 +82,9 @@ class TimestampEnv:
     roots: tuple[bytes, ...]
     path_cache: PathCache
     http: HttpClient | None = None
+    #: Revocation data fetched over the network, kept so an evidence capsule can hold
+    #: it and a re-verification judges the same bytes offline.
+    fetched: list[rev.RevocationSource] = field(default_factory=list)
 
 
 def prepare(timestamp: Timestamp,
@@ -242,6 +245,7 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     if policy.fetch_revocation and env.http is not None and not any(
             e.status in (rev.GOOD, rev.REVOKED) for e in evidence):
         fetched, notes = fetch_revocation(signer, issuer, env.http)
+        env.fetched.extend(fetched)
         evidence += [rev.evaluate(s, signer, issuer, token.gen_time) for s in fetched]
         evidence += [rev.Evidence(rev.RevocationSource("fetch", "network", b""), rev.UNUSABLE, n)
                      for n in notes]

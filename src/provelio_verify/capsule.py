@@ -24,26 +24,27 @@ header hashed again), and the verifier's clock set to the recorded moment.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ._version import __version__
-from .bundle import Bundle
 from .chain.base import ChainSource
 from .chain.replay import ReplaySource
 from .errors import InputError
 from .policy import Policy
 from .report import Report
-from .subject import Subject
+from .subject import Missing, Subject
 from .trust import load_certificates
+from .verifier import Verification, Verifier
 
 CAPSULE_VERSION = 1
 SUMS = "SHA256SUMS"
@@ -66,7 +67,7 @@ class Capsule:
     """A capsule read back and checked against its SHA256SUMS."""
 
     path: str
-    subject: Subject
+    subject: Subject | Missing
     bundle_bytes: bytes
     policy: Policy
     sources: tuple[ChainSource, ...]
@@ -79,16 +80,14 @@ class Capsule:
 
 def save_capsule(
     folder: str | os.PathLike[str],
+    verification: Verification,
+    verifier: Verifier,
     *,
-    report: Report,
-    subject: Subject,
-    bundle_bytes: bytes,
-    bundle: Bundle | None,
-    policy: Policy,
-    sources: Sequence[ChainSource] = (),
     html: str | None = None,
 ) -> None:
-    """Write a capsule into ``folder``, which must not exist yet (or be empty).
+    """Write a capsule of ``verification`` (made by ``verifier``, whose policy, chain
+    sources and fetched revocation data it records) into ``folder``, which must not
+    exist yet (or be empty).
 
     The capsule is assembled in a temporary folder beside ``folder`` and moved into
     place at the end, so an interrupted save leaves no half capsule behind.
@@ -105,8 +104,11 @@ def save_capsule(
         work = tempfile.mkdtemp(prefix=".capsule-", dir=parent)
     except OSError as exc:
         raise InputError(f"cannot write into {parent}: {exc.strerror or exc}") from None
+    if verification.bundle_bytes is None:
+        raise ValueError("a capsule needs the bundle's bytes: verify a path or bytes, "
+                         "not a parsed Bundle")
     try:
-        files = _capsule_files(report, subject, bundle_bytes, bundle, policy, sources, html)
+        files = _capsule_files(verification, verifier, html)
         for name, data in files.items():
             path = os.path.join(work, name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -127,11 +129,13 @@ def save_capsule(
         raise
 
 
-def _capsule_files(report: Report, subject: Subject, bundle_bytes: bytes,
-                   bundle: Bundle | None, policy: Policy, sources: Sequence[ChainSource],
+def _capsule_files(verification: Verification, verifier: Verifier,
                    html: str | None) -> dict[str, bytes]:
-    report_dict = report.to_dict()
-    files: dict[str, bytes] = {"proof.json": bundle_bytes,
+    policy, sources = verifier.policy, verifier.sources
+    bundle, subject = verification.bundle, verification.subject
+    report_dict = verification.report.to_dict()
+    assert verification.bundle_bytes is not None
+    files: dict[str, bytes] = {"proof.json": verification.bundle_bytes,
                                "report.json": _json(report_dict)}
     if html is not None:
         files["report.html"] = html.encode("utf-8")
@@ -144,13 +148,15 @@ def _capsule_files(report: Report, subject: Subject, bundle_bytes: bytes,
         name = f"roots/{i:02d}.pem"
         files[name] = _pem(der)
         roots.append(name)
-    crls = []
-    for i, der in enumerate(policy.crls, start=1):
-        crls.append(name := f"revocation/crl-{i:02d}.der")
-        files[name] = der
-    ocsp = []
-    for i, der in enumerate(policy.ocsp_responses, start=1):
-        ocsp.append(name := f"revocation/ocsp-{i:02d}.der")
+    # Revocation data given by the user and fetched by this verification alike: a
+    # re-verification judges the same bytes, with fetching off.
+    revocation = [("crl", d) for d in policy.crls] + [("ocsp", d) for d in policy.ocsp_responses]
+    revocation += [item for item in verifier.fetched_revocation if item not in revocation]
+    crls: list[str] = []
+    ocsp: list[str] = []
+    for kind, der in revocation:
+        names = crls if kind == "crl" else ocsp
+        names.append(name := f"revocation/{kind}-{len(names) + 1:02d}.der")
         files[name] = der
     answers = {source.label: source.answers() for source in sources}
     files["chain/answers.json"] = _json(answers)
@@ -160,7 +166,7 @@ def _capsule_files(report: Report, subject: Subject, bundle_bytes: bytes,
         "tool": {"name": "provelio-verify", "version": __version__},
         "verdict": {"indication": report_dict["indication"],
                     "subIndication": report_dict["subIndication"]},
-        "subject": {
+        "subject": None if subject is None else {
             "path": subject.path,
             "size": subject.size,
             "digests": {alg: d.hex() for alg, d in sorted(subject.digests.items())},
@@ -188,7 +194,8 @@ def _pem(der: bytes) -> bytes:
 
 
 def _readme(report: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
-    subject = manifest["subject"]
+    subject = manifest["subject"] or {"path": "(not hashed: the bundle is malformed)",
+                                      "digests": {}}
     lines = [
         "PROVELIO EVIDENCE CAPSULE",
         "",
@@ -240,12 +247,16 @@ def load_capsule(folder: str | os.PathLike[str]) -> Capsule:
         report = json.loads(files[named["report"]])
         answers = json.loads(files[named["chainAnswers"]])
         subject_info = manifest["subject"]
-        subject = Subject(
-            {alg: bytes.fromhex(hexd) for alg, hexd in subject_info["digests"].items()},
-            path=subject_info["path"], size=subject_info["size"],
-            digest_given=bool(subject_info["digestGiven"]),
-            missing=subject_info.get("missing"),
-        )
+        subject: Subject | Missing
+        if subject_info is None:
+            subject = Missing("the capsule holds no subject: its bundle is malformed")
+        else:
+            subject = Subject(
+                {alg: bytes.fromhex(hexd) for alg, hexd in subject_info["digests"].items()},
+                path=subject_info["path"], size=subject_info["size"],
+                digest_given=bool(subject_info["digestGiven"]),
+                missing=subject_info.get("missing"),
+            )
         roots = tuple(der for name in named["roots"]
                       for der in load_certificates(os.path.join(root, name)))
         flags = {name: manifest["policy"][name] for name in _POLICY_FLAGS}
@@ -319,3 +330,29 @@ def compare_reports(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list
                 differences.append(f"{check['id']} {key}: recorded {old.get(key)}, "
                                    f"now {check.get(key)}")
     return differences
+
+
+def reverify(capsule: Capsule, file: str | os.PathLike[str] | None = None) -> Report:
+    """Run a capsule's verification again, offline, as of its recorded moment.
+
+    Without ``file`` the recorded digests stand in for the file; with it, the file is
+    hashed again. The report's warnings say that it is a re-verification, and list any
+    difference from the recorded verdict.
+
+    Raises:
+        InputError: ``file`` cannot be read.
+    """
+    verifier = Verifier(capsule.policy, capsule.sources)
+    subject: Any = capsule.subject if file is None else file
+    report = verifier.verify(subject, capsule.bundle_bytes)
+    notes = [f"re-verified offline from the evidence capsule {capsule.path}, as of its "
+             f"recorded moment {capsule.created_at}, with chain answers replayed from it"]
+    if file is None and isinstance(capsule.subject, Subject) and not capsule.subject.missing:
+        notes.append("the file itself was not read again: the digest recorded in the "
+                     "capsule stands in for it (give FILE to hash it again)")
+    differences = compare_reports(capsule.recorded_report, report.to_dict())
+    if differences:
+        notes.append("the verdict differs from the one recorded: " + "; ".join(differences))
+    else:
+        notes.append("the verdict is the one recorded, check by check")
+    return dataclasses.replace(report, warnings=(*report.warnings, *notes))

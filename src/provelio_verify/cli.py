@@ -13,8 +13,15 @@ import click
 from . import batch_cli, chain
 from ._version import __version__
 from .batch import discover
+from .capsule import load_capsule, reverify, save_capsule
 from .errors import InputError
-from .evidence_report import check_output_path, load_weasyprint, write_html, write_pdf
+from .evidence_report import (
+    check_output_path,
+    load_weasyprint,
+    render_html,
+    write_html,
+    write_pdf,
+)
 from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
 from .report import Indication, Report
@@ -113,9 +120,17 @@ def _fail_usage(message: str) -> None:
               help="Also write the evidence report as one self-contained HTML file.")
 @click.option("--pdf", "pdf_path", metavar="PATH", type=click.Path(),
               help="Also write the evidence report as PDF (needs the [pdf] extra).")
+@click.option("--save-evidence", "save_dir", metavar="DIR", type=click.Path(),
+              help="Also store everything this verification relied on in a new folder DIR "
+                   "(an evidence capsule), to re-verify offline later with --evidence.")
+@click.option("--evidence", "evidence_dir", metavar="DIR", type=click.Path(),
+              help="Re-verify an evidence capsule offline, as of its recorded moment "
+                   "(give FILE to hash the file again).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
+@click.pass_context
 def command(
+    ctx: click.Context,
     paths: tuple[str, ...],
     digest: str | None,
     tsa_roots: tuple[str, ...],
@@ -138,14 +153,23 @@ def command(
     jobs: int | None,
     html_path: str | None,
     pdf_path: str | None,
+    save_dir: str | None,
+    evidence_dir: str | None,
     verbose: bool,
 ) -> None:
     """Verify FILE (or --digest HEX) against the proof bundle PROOF.
 
     Exit status: 0 PASSED, 1 FAILED, 2 usage error, 3 INDETERMINATE.
     """
+    if evidence_dir is not None:
+        _evidence(ctx, evidence_dir, paths, as_json=as_json, html_path=html_path,
+                  pdf_path=pdf_path, verbose=verbose)
+        return
     subject: Any = None
     proof = ""
+    if save_dir is not None and (batch_source is not None or digest is None and not paths):
+        _fail_usage("--save-evidence goes with a single verification (FILE PROOF or "
+                    "--digest HEX PROOF)")
     if batch_source is not None:
         if paths or digest:
             _fail_usage("--batch takes no FILE, PROOF or --digest")
@@ -175,6 +199,8 @@ def command(
         _check_report_paths(html_path, pdf_path, inputs=inputs)
         if jsonl_path:
             check_output_path(jsonl_path, [*inputs, html_path, pdf_path])
+        if save_dir:
+            _check_capsule_dir(save_dir, [*inputs, html_path, pdf_path])
         policy = Policy(
             tsa_roots=tuple(dict.fromkeys(roots)),
             use_system_roots=system_roots,
@@ -200,12 +226,28 @@ def command(
         return
     progress = _Progress()
     try:
-        report = verifier.verify(subject, proof, progress=progress.update,
-                                 on_size=progress.on_size)
+        verification = verifier.verify_detailed(subject, proof, progress=progress.update,
+                                                on_size=progress.on_size)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
         progress.close()
+    report = verification.report
+    _write_reports(report, html_path, pdf_path)
+    if save_dir:
+        try:
+            save_capsule(save_dir, verification, verifier,
+                         html=render_html(report.to_dict()))
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from None
+    _emit(report, as_json=as_json, verbose=verbose)
+    if save_dir and not as_json:
+        click.echo(f"evidence capsule written to {save_dir} "
+                   f"(re-verify offline: provelio-verify --evidence {save_dir})")
+    sys.exit(EXIT_CODES[report.indication])
+
+
+def _write_reports(report: Report, html_path: str | None, pdf_path: str | None) -> None:
     try:
         if html_path:
             write_html(html_path, report)
@@ -213,8 +255,58 @@ def command(
             write_pdf(pdf_path, report)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+#: Options a capsule fixes itself: with --evidence they would be ignored, so they are
+#: refused instead.
+_NOT_WITH_EVIDENCE = (
+    "digest", "tsa_roots", "system_roots", "bitcoin_node", "rpc_cookie", "esplora",
+    "headers_path", "min_confirmations", "require_anchor", "require_revocation",
+    "allow_test_mode", "allow_legacy_sha1", "crl_paths", "ocsp_paths", "fetch_revocation",
+    "batch_source", "jsonl_path", "jobs", "save_dir",
+)
+
+
+def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_json: bool,
+              html_path: str | None, pdf_path: str | None, verbose: bool) -> None:
+    given = [name for name in _NOT_WITH_EVIDENCE
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        names = ", ".join("--" + n.removesuffix("_path").removesuffix("_paths")
+                          .removesuffix("_dir").removesuffix("_source").replace("_", "-")
+                          for n in given)
+        _fail_usage(f"--evidence re-verifies with the policy and sources the capsule "
+                    f"recorded; {names} cannot change them")
+    if len(paths) > 1:
+        _fail_usage("with --evidence give at most FILE (to hash it again)")
+    file = paths[0] if paths else None
+    try:
+        _check_report_paths(html_path, pdf_path, inputs=[folder, file])
+        capsule = load_capsule(folder)
+        report = reverify(capsule, file)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
+    _write_reports(report, html_path, pdf_path)
     _emit(report, as_json=as_json, verbose=verbose)
     sys.exit(EXIT_CODES[report.indication])
+
+
+def _check_capsule_dir(folder: str, inputs: list[str | None]) -> None:
+    """A capsule goes into a new (or empty) folder that is none of the inputs and is not
+    inside an input folder.
+
+    Raises:
+        InputError: the folder is refused.
+    """
+    if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
+        raise InputError(f"--save-evidence {folder}: exists and is not an empty folder")
+    real = os.path.realpath(folder)
+    for item in filter(None, inputs):
+        source = os.path.realpath(item)
+        if real == source or real.startswith(source.rstrip(os.sep) + os.sep) \
+                or source.startswith(real.rstrip(os.sep) + os.sep):
+            raise InputError(f"--save-evidence {folder}: refusing a folder that is, holds "
+                             f"or lies inside the input {item}")
 
 
 def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | None,

@@ -6,6 +6,7 @@ import dataclasses
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,14 +104,29 @@ class Recorder:
         self.results[result.id] = result
 
 
-def load_bundle(source: BundleInput) -> tuple[Bundle | None, BundleFormatError | None]:
-    """Read and parse a bundle; a malformed one is returned as its error.
+@dataclass(frozen=True)
+class Verification:
+    """A report with what it was made from: the subject as hashed (every digest the
+    token needed), the parsed bundle and the bundle's bytes as read (``None`` when a
+    parsed :class:`Bundle` was given). An evidence capsule is made from this."""
+
+    report: Report
+    subject: Subject | None
+    bundle: Bundle | None
+    bundle_bytes: bytes | None
+
+
+def load_bundle(
+    source: BundleInput,
+) -> tuple[Bundle | None, BundleFormatError | None, bytes | None]:
+    """Read and parse a bundle; a malformed one is returned as its error, with the
+    bytes that were read.
 
     Raises:
         InputError: the bundle path cannot be read.
     """
     if isinstance(source, Bundle):
-        return source, None
+        return source, None, None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
@@ -124,9 +140,9 @@ def load_bundle(source: BundleInput) -> tuple[Bundle | None, BundleFormatError |
     else:
         raise TypeError(f"a bundle is a path, bytes or a Bundle, not {type(source).__name__}")
     try:
-        return parse_bundle(data), None
+        return parse_bundle(data), None, data
     except BundleFormatError as exc:
-        return None, exc
+        return None, exc, data
 
 
 class Verifier:
@@ -173,6 +189,12 @@ class Verifier:
             roots=tuple(dict.fromkeys((*self.policy.tsa_roots, *system))),
             path_cache=self.path_cache, http=http)
 
+    @property
+    def fetched_revocation(self) -> tuple[tuple[str, bytes], ...]:
+        """``(kind, der)`` of every CRL ("crl") and OCSP response ("ocsp") fetched so
+        far under ``fetch_revocation``."""
+        return tuple((s.kind, s.der) for s in self._timestamp_env.fetched)
+
     def verify(
         self,
         subject: SubjectInput,
@@ -187,13 +209,30 @@ class Verifier:
         Raises:
             InputError: the subject or the bundle cannot be read.
         """
+        return self.verify_detailed(subject, bundle, progress=progress,
+                                    on_size=on_size).report
+
+    def verify_detailed(
+        self,
+        subject: SubjectInput,
+        bundle: BundleInput,
+        *,
+        progress: Callable[[int], None] | None = None,
+        on_size: Callable[[int], None] | None = None,
+    ) -> Verification:
+        """As :meth:`verify`, keeping what the report was made from (for a capsule).
+
+        Raises:
+            InputError: the subject or the bundle cannot be read.
+        """
         now = self.policy.now or datetime.now(UTC)
-        parsed, format_error = load_bundle(bundle)
+        parsed, format_error, data = load_bundle(bundle)
         source = os.fspath(bundle) if isinstance(bundle, (str, os.PathLike)) else None
         rec = Recorder()
         if parsed is None:
             assert format_error is not None
-            return self._malformed(rec, format_error, subject, now, source)
+            report = self._malformed(rec, format_error, subject, now, source)
+            return Verification(report, None, None, data)
         rec.warnings.extend(parsed.warnings)
         rec.run("bundle.format", lambda: Passed(
             "bundle parses and obeys proof-bundle v1",
@@ -227,7 +266,8 @@ class Verifier:
         ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now, token,
                                         self._timestamp_env)
         anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now)
-        return self._report(rec, parsed, subj, now, ts_facts, anchor_facts, source)
+        report = self._report(rec, parsed, subj, now, ts_facts, anchor_facts, source)
+        return Verification(report, subj, parsed, data)
 
     def verify_without_proof(self, subject: SubjectInput | None, reason: str) -> Report:
         """The report for a file whose proof bundle is missing or unreadable: the file

@@ -1,0 +1,198 @@
+"""Evidence capsules: saved from real runs, re-verified offline with the sources gone."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from chainservers import BitcoinRpcServer, ChainData, EsploraServer
+from test_timestamp_revocation import (
+    _fetching,
+    _tsa_pointing_to,
+    responder,  # noqa: F401 - a fixture
+)
+from tsa_helpers import bundle, tsa_world
+
+from conftest import SCENARIOS, run_cli
+from gen.revocation import crl
+from gen.tsa_world import REVOCATION_TIME
+from gen.world import world
+from provelio_verify import Indication
+from provelio_verify.capsule import CapsuleError, load_capsule, reverify, save_capsule
+
+OK = SCENARIOS / "ok-confirmed-regtest"
+BASE = ["document.txt", "proof.json", "--tsa-roots", "roots.pem", "--allow-test-mode"]
+
+
+def _copy_case(tmp_path: Path) -> Path:
+    case = tmp_path / "case"
+    shutil.copytree(OK, case)
+    return case
+
+
+def _same_verdicts(recorded: dict, now: dict) -> None:
+    assert now["indication"] == recorded["indication"]
+    assert now["subIndication"] == recorded["subIndication"]
+    assert now["existence"] == recorded["existence"]
+    assert now["subject"]["sha256"] == recorded["subject"]["sha256"]
+    assert now["verifiedAt"] == recorded["verifiedAt"]  # as of the recorded moment
+    for old, new in zip(recorded["checks"], now["checks"], strict=True):
+        assert (new["id"], new["indication"], new["subIndication"]) == \
+            (old["id"], old["indication"], old["subIndication"])
+        if not new["id"].startswith("anchor."):  # anchor messages name the (replay) source
+            assert new["message"] == old["message"], new["id"]
+
+
+def test_capsule_from_loopback_sources_reverifies_with_the_sources_stopped(tmp_path):
+    case = _copy_case(tmp_path)
+    data = ChainData.of(world().anchoring.chain)
+    with EsploraServer(data) as esplora, BitcoinRpcServer(data) as node:
+        saved = run_cli([*BASE, "--esplora", esplora.url, "--bitcoin-node",
+                         node.url_with_credentials(), "--save-evidence", "capsule", "--json"],
+                        cwd=case)
+        assert saved.returncode == 0, saved.stderr
+    recorded = json.loads(saved.stdout)
+    chain = next(c for c in recorded["checks"] if c["id"] == "anchor.chain")
+    assert chain["indication"] == "PASSED"
+    # The servers are gone: a live run can no longer establish the chain...
+    live = run_cli([*BASE, "--esplora", esplora.url, "--json"], cwd=case)
+    assert json.loads(live.stdout)["indication"] == "INDETERMINATE"
+    # ...but the capsule re-verifies offline, to the same report.
+    again = run_cli(["--evidence", "capsule", "--json"], cwd=case)
+    assert again.returncode == 0, again.stderr
+    now = json.loads(again.stdout)
+    _same_verdicts(recorded, now)
+    assert any("the verdict is the one recorded" in w for w in now["warnings"])
+    assert any("was not read again" in w for w in now["warnings"])
+    # No credentials were written anywhere in the capsule.
+    for path in (case / "capsule").rglob("*"):
+        if path.is_file():
+            assert b"s3cret" not in path.read_bytes() and b"secret" not in path.read_bytes()
+
+
+def test_capsule_holds_a_checksummed_record_a_person_can_check(tmp_path):
+    case = _copy_case(tmp_path)
+    proc = run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
+    assert proc.returncode == 0, proc.stderr
+    capsule = case / "capsule"
+    names = {str(p.relative_to(capsule)) for p in capsule.rglob("*") if p.is_file()}
+    assert {"capsule.json", "proof.json", "token.der", "roots/01.pem", "chain/answers.json",
+            "report.json", "report.html", "README.txt", "SHA256SUMS"} <= names
+    assert (capsule / "proof.json").read_bytes() == (case / "proof.json").read_bytes()
+    sums = dict(reversed(line.split("  ", 1)) for line in
+                (capsule / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == names - {"SHA256SUMS"}
+    for name, digest in sums.items():
+        assert hashlib.sha256((capsule / name).read_bytes()).hexdigest() == digest
+    manifest = json.loads((capsule / "capsule.json").read_text())
+    assert manifest["subject"]["digests"]["sha256"] == hashlib.sha256(
+        (case / "document.txt").read_bytes()).hexdigest()
+    assert manifest["sources"] == [{"source": "headers-file headers.bin", "kind": "headers-file"}]
+    # Without the headers file, the capsule still re-verifies (answers replayed).
+    (case / "headers.bin").unlink()
+    again = run_cli(["--evidence", "capsule"], cwd=case)
+    assert again.returncode == 0 and "the verdict is the one recorded" in again.stdout
+
+
+def test_an_altered_capsule_is_refused_naming_the_file(tmp_path):
+    case = _copy_case(tmp_path)
+    run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
+    answers = case / "capsule" / "chain" / "answers.json"
+    answers.write_text(answers.read_text().replace('"height": 3', '"height": 4', 1))
+    proc = run_cli(["--evidence", "capsule"], cwd=case)
+    assert proc.returncode == 2
+    assert "chain/answers.json" in proc.stderr and "altered" in proc.stderr
+    with pytest.raises(CapsuleError, match="altered"):
+        load_capsule(case / "capsule")
+
+
+def test_a_consistently_forged_answer_is_still_caught_by_the_replay(tmp_path):
+    """Rewriting an answer and its checksum does not make a header pass: the replayed
+    header is hashed again."""
+    case = _copy_case(tmp_path)
+    run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
+    capsule = case / "capsule"
+    answers = json.loads((capsule / "chain" / "answers.json").read_text())
+    for records in answers.values():
+        for record in records:
+            if record.get("question") == "header" and isinstance(record.get("answer"), str):
+                record["answer"] = record["answer"][:-2] + ("00" if record["answer"][-2:]
+                                                            != "00" else "01")
+    (capsule / "chain" / "answers.json").write_text(json.dumps(answers))
+    lines = []
+    for line in (capsule / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        if name == "chain/answers.json":
+            digest = hashlib.sha256((capsule / name).read_bytes()).hexdigest()
+        lines.append(f"{digest}  {name}")
+    (capsule / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    proc = run_cli(["--evidence", "capsule", "--json"], cwd=case)
+    report = json.loads(proc.stdout)
+    assert report["indication"] != "PASSED"
+    assert any("differs from the one recorded" in w for w in report["warnings"])
+
+
+def test_reverifying_with_a_changed_file_fails_and_says_what_changed(tmp_path):
+    case = _copy_case(tmp_path)
+    run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
+    (case / "document.txt").write_bytes(b"not the document")
+    proc = run_cli(["--evidence", "capsule", "document.txt", "--json"], cwd=case)
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert report["subIndication"] == "HASH_FAILURE"
+    assert any("recorded PASSED, now FAILED" in w for w in report["warnings"])
+
+
+@pytest.mark.parametrize("extra", [
+    ["--tsa-roots", "roots.pem"], ["--min-confirmations", "2"], ["--allow-test-mode"],
+    ["--headers", "headers.bin"], ["--save-evidence", "other"],
+])
+def test_options_a_capsule_fixes_are_refused_with_evidence(tmp_path, extra):
+    case = _copy_case(tmp_path)
+    run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
+    proc = run_cli(["--evidence", "capsule", *extra], cwd=case)
+    assert proc.returncode == 2 and "cannot change them" in proc.stderr, proc.stderr
+
+
+def test_capsule_folder_must_be_new_and_no_input(tmp_path):
+    case = _copy_case(tmp_path)
+    (case / "full").mkdir()
+    (case / "full" / "x").write_text("x")
+    roots = case / "roots"
+    roots.mkdir()
+    shutil.copy(case / "roots.pem", roots / "r.pem")
+    for target, words in (("full", "not an empty folder"), ("roots/cap", "input"),
+                          ("document.txt", "not an empty folder")):
+        args = [*BASE[:2], "--tsa-roots", "roots", "--allow-test-mode", "--save-evidence",
+                target]
+        proc = run_cli(args, cwd=case)
+        assert proc.returncode == 2 and words in proc.stderr, (target, proc.stderr)
+    proc = run_cli(["--batch", ".", "--save-evidence", "cap"], cwd=case)
+    assert proc.returncode == 2 and "single verification" in proc.stderr
+
+
+def test_not_a_capsule(tmp_path):
+    proc = run_cli(["--evidence", str(tmp_path)])
+    assert proc.returncode == 2 and "SHA256SUMS" in proc.stderr
+
+
+def test_fetched_revocation_is_kept_and_judged_again_offline(tmp_path, responder):  # noqa: F811
+    base, handler = responder
+    cert, token = _tsa_pointing_to(base, crl_path="/tsa.crl", ocsp_path=None)
+    handler.crl = crl(tsa_world().root, [], this_update=REVOCATION_TIME)
+    verifier = _fetching(fetch_revocation=True)
+    verification = verifier.verify_detailed(io.BytesIO(world().document), bundle(token))
+    assert verification.report.check("timestamp.revocation").indication is Indication.PASSED
+    save_capsule(tmp_path / "capsule", verification, verifier)
+    assert handler.seen == [("GET", "/tsa.crl")]
+    handler.crl = b""  # the responder forgets: a live run could no longer settle it
+    capsule = load_capsule(tmp_path / "capsule")
+    assert not capsule.policy.fetch_revocation and len(capsule.policy.crls) == 1
+    again = reverify(capsule)
+    assert again.check("timestamp.revocation").indication is Indication.PASSED
+    assert handler.seen == [("GET", "/tsa.crl")]  # nothing fetched the second time
+    assert again.indication is verification.report.indication
