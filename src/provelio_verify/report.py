@@ -8,8 +8,9 @@ failure cannot leak through a careless condition. Ask ``report.indication`` or c
 from __future__ import annotations
 
 import enum
+import functools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
@@ -119,13 +120,20 @@ class CheckResult:
                 f"check {self.id}: a sub-indication goes with FAILED or INDETERMINATE only"
             )
 
+    @functools.cached_property
+    def _details_json(self) -> Any:
+        # Converted once: a report is rendered several times (JSON, evidence keys, HTML).
+        return _jsonable(self.details)
+
     def to_dict(self) -> dict[str, Any]:
+        """The check as JSON data. Its ``details`` are shared between calls: read them,
+        do not change them."""
         return {
             "id": self.id,
             "indication": self.indication.value,
             "subIndication": self.sub_indication.value if self.sub_indication else None,
             "message": self.message,
-            "details": _jsonable(self.details),
+            "details": self._details_json,
             "required": self.required,
         }
 
@@ -175,6 +183,11 @@ class Report:
     warnings: tuple[str, ...] = ()
     #: Further top-level keys (section 4 allows added keys), e.g. ``verifiedAt``.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Keys computed from the report's own JSON when it is first rendered (the evidence
+    #: report's ``environment``, ``trustAnchors``, ``howToCheck``): work a caller that
+    #: only reads the verdict never pays for. Must be picklable.
+    derived: Callable[[dict[str, Any]], Mapping[str, Any]] | None = field(
+        default=None, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -252,7 +265,19 @@ class Report:
             raise VerificationIndeterminate(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of contract section 4 (fixed keys first, then added ones)."""
+        """The JSON object of contract section 4 (fixed keys first, then added ones).
+
+        A new top-level object each call; nested values are shared between calls:
+        read them, do not change them.
+
+        Raises:
+            ValueError: an added key would replace a fixed one.
+        """
+        return dict(self._json)
+
+    @functools.cached_property
+    def _json(self) -> dict[str, Any]:
+        # Built once: a report is rendered several times (JSON, evidence keys, HTML).
         out: dict[str, Any] = {
             "reportVersion": REPORT_VERSION,
             "tool": {"name": TOOL_NAME, "version": __version__},
@@ -264,18 +289,32 @@ class Report:
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
         }
-        for key, value in self.extra.items():
+        added = {key: _jsonable(value) for key, value in self.extra.items()}
+        if self.derived is not None:
+            base = {**out, **added}
+            added.update((k, _jsonable(v)) for k, v in self.derived(base).items())
+        for key, value in added.items():
             if key in out:
                 raise ValueError(f"added report key {key!r} would replace a fixed key")
-            out[key] = _jsonable(value)
+            out[key] = value
         return out
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False)
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """Copy a details value into plain JSON types (bytes become lowercase hex)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, enum.Enum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,7 +17,6 @@ from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, Network, parse_
 from .chain.base import ChainSource
 from .core.digest import check_sha256
 from .errors import InputError
-from .evidence_report import evidence_keys
 from .net import HttpClient
 from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .pathcache import PathCache
@@ -457,9 +457,18 @@ def _extra(
 
 
 def _with_evidence(report: Report, bundle: Bundle | None, policy: Policy) -> Report:
-    """Add what the evidence report shows: environment, trust anchors, howToCheck."""
-    added = evidence_keys(report.to_dict(), bundle, policy)
-    return dataclasses.replace(report, extra={**report.extra, **added})
+    """Add what the evidence report shows (environment, trust anchors, howToCheck),
+    computed when the report is first rendered."""
+    return dataclasses.replace(
+        report, derived=functools.partial(_evidence_keys, bundle=bundle, policy=policy))
+
+
+def _evidence_keys(report: dict[str, Any], *, bundle: Bundle | None,
+                   policy: Policy) -> dict[str, Any]:
+    # Imported here: a run that never renders a report never loads the renderer.
+    from .evidence_report import evidence_keys
+
+    return evidence_keys(report, bundle, policy)
 
 
 def verify(

@@ -3,11 +3,9 @@ it, the trust anchors it was given, and the steps to check it by hand."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
-import importlib.metadata
-import platform
-import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -42,6 +40,16 @@ def evidence_keys(
 
 def environment() -> dict[str, Any]:
     """The tool, Python, the dependencies and the OpenSSL libraries in use, by version."""
+    return copy.deepcopy(_environment())
+
+
+@functools.cache
+def _environment() -> dict[str, Any]:
+    # Imported and read once, when a report is first rendered: none of it changes while
+    # the process runs, and a run that renders no report never pays for it.
+    import platform
+    import ssl
+
     return {
         "tool": {"name": TOOL_NAME, "version": __version__},
         "python": f"{platform.python_version()} ({platform.python_implementation()})",
@@ -62,6 +70,8 @@ def _package_versions() -> tuple[tuple[str, str | None], ...]:
 
 
 def _version(name: str) -> str | None:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -77,20 +87,23 @@ def _cryptography_openssl() -> str:
 
 def trust_anchors(roots: Iterable[bytes]) -> list[dict[str, Any]]:
     """Subject, SHA-256 fingerprint, serial and validity of each configured root (DER)."""
-    out = []
-    for der in roots:
-        entry: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest()}
-        try:
-            cert = x509.load_der_x509_certificate(der)
-        except ValueError as exc:
-            entry["error"] = f"does not parse as an X.509 certificate: {exc}"
-        else:
-            entry.update({
-                "subject": cert.subject.rfc4514_string(),
-                "issuer": cert.issuer.rfc4514_string(),
-                "serialNumber": format(cert.serial_number, "x"),
-                "notBefore": rfc3339(cert.not_valid_before_utc),
-                "notAfter": rfc3339(cert.not_valid_after_utc),
-            })
-        out.append(entry)
-    return out
+    return [dict(_trust_anchor(der)) for der in roots]
+
+
+@functools.lru_cache(maxsize=256)
+def _trust_anchor(der: bytes) -> dict[str, Any]:
+    # Once per root: a batch reports the same roots for every item.
+    entry: dict[str, Any] = {"sha256": hashlib.sha256(der).hexdigest()}
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        entry["error"] = f"does not parse as an X.509 certificate: {exc}"
+    else:
+        entry.update({
+            "subject": cert.subject.rfc4514_string(),
+            "issuer": cert.issuer.rfc4514_string(),
+            "serialNumber": format(cert.serial_number, "x"),
+            "notBefore": rfc3339(cert.not_valid_before_utc),
+            "notAfter": rfc3339(cert.not_valid_after_utc),
+        })
+    return entry

@@ -51,11 +51,14 @@ def how_to_check(report: Mapping[str, Any], bundle: Bundle | None = None) -> lis
     for step in _own_steps(report, bundle):
         own.setdefault(step["check"], []).append(step)
     steps: list[dict[str, Any]] = []
-    checks = [c for c in _list(report.get("checks")) if isinstance(c, Mapping)]
+    by_id: dict[Any, list[Mapping[str, Any]]] = {}
+    for check in _list(report.get("checks")):
+        if isinstance(check, Mapping):
+            by_id.setdefault(check.get("id"), []).append(check)
     for check_id in CHECK_IDS:
         steps.extend(own.pop(check_id, []))
-        for check in checks:
-            if check.get("id") == check_id and (commands := check_commands(check)):
+        for check in by_id.get(check_id, []):
+            if commands := check_commands(check):
                 steps.append(_step(check_id, f"check {check_id} by hand", commands, None))
     return steps
 
