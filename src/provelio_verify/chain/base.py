@@ -16,9 +16,9 @@ import abc
 import copy
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 from ..core.anchor import MAX_BRANCH_LENGTH, parse_transaction
 from ..core.bitcoin import HEADER_SIZE, dsha256
@@ -31,6 +31,7 @@ QUESTION_KINDS: Final = ("genesis", "blockHash", "header", "tip", "blockStatus",
                          "transaction", "merkleProof")
 
 _HASH = re.compile(r"[0-9a-f]{64}")
+T = TypeVar("T")
 
 
 class SourceError(ProvelioError):
@@ -125,6 +126,7 @@ class ChainSource(abc.ABC):
     def __init__(self, label: str) -> None:
         self.label = label
         self._cache: dict[Question, Any] = {}
+        self._derived: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -132,6 +134,7 @@ class ChainSource(abc.ABC):
         del state["_lock"]
         with self._lock:
             state["_cache"] = dict(self._cache)
+            state["_derived"] = dict(self._derived)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -181,6 +184,18 @@ class ChainSource(abc.ABC):
             if reply.retries:
                 record["retries"] = list(reply.retries)
             log.append(record)
+        return value
+
+    def derived(self, key: Any, compute: Callable[[], T]) -> T:
+        """A value computed from this source's (cached) answers, computed once: a batch
+        then checks what a source said about a block once, not once per certificate.
+        ``compute`` must depend only on the source's answers and on ``key``."""
+        with self._lock:
+            if key in self._derived:
+                return self._derived[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._lock:
+            self._derived.setdefault(key, value)
         return value
 
     def answers(self) -> list[dict[str, Any]]:

@@ -35,7 +35,9 @@ def survey(sources: Sequence[ChainSource], params: NetworkParams, block_hash: st
     parallel (each is thread-safe)."""
 
     def one(source: ChainSource) -> SourceView:
-        return _view(source, params, block_hash, height, min_conf, checkpoints)
+        key = ("survey", params.network, block_hash, height, min_conf)
+        return source.derived(key, lambda: _view(source, params, block_hash, height,
+                                                 min_conf, checkpoints))
 
     if len(sources) <= 1:
         return [one(s) for s in sources]
