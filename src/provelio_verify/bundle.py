@@ -39,6 +39,7 @@ MAX_OUTPUT_INDEX = 2**32 - 1  # outputs are counted by a 32-bit index
 SUPPORTED_VERSION = 1
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
@@ -176,7 +177,10 @@ def parse_bundle(data: bytes) -> Bundle:
         ) from None
     except RecursionError:
         raise BundleFormatError("", "JSON nesting is too deep") from None
-    _check_unicode(document, "")
+    # Text decoded from UTF-8 holds no surrogate; only a \\uD8xx-\\uDFxx escape can
+    # make one, so the walk is needed only when the text has such an escape.
+    if _SURROGATE_ESCAPE.search(text):
+        _check_unicode(document, "")
     bundle = _read_bundle(document, warnings)
     return Bundle(
         certificate=bundle.certificate,

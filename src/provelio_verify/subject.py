@@ -109,7 +109,8 @@ def open_subject(
                     raise InputError(f"{path}: not a regular file")
                 if on_size is not None:
                     on_size(info.st_size)
-                digests, size = hash_stream(stream, wanted, progress=progress)
+                digests, size = hash_stream(stream, wanted, progress=progress,
+                                            size_hint=info.st_size)
         except InputError:
             raise
         except OSError as exc:

@@ -23,11 +23,14 @@ def hash_stream(
     algorithms: Iterable[str] = ("sha256",),
     *,
     progress: Callable[[int], None] | None = None,
+    size_hint: int | None = None,
 ) -> tuple[dict[str, bytes], int]:
     """Hash ``stream`` to its end with every algorithm in one pass.
 
     Returns the digests by algorithm name and the number of bytes read. ``progress``
-    is called with the size of each chunk read.
+    is called with the size of each chunk read. ``size_hint`` (the file's size, when
+    known) keeps the read buffer small for small files; the stream is read to its end
+    whatever the hint says.
 
     Raises:
         ValueError: an algorithm outside :data:`SUBJECT_ALGORITHMS`.
@@ -38,7 +41,9 @@ def hash_stream(
         if name not in SUBJECT_ALGORITHMS:
             raise ValueError(f"subject hash algorithm {name!r} is not supported")
     hashers = [hashlib.new(name) for name in names]
-    buffer = bytearray(CHUNK_SIZE)
+    # A small file needs no 1 MiB buffer: zeroing it would cost more than hashing.
+    size = CHUNK_SIZE if size_hint is None else max(4096, min(CHUNK_SIZE, size_hint + 1))
+    buffer = bytearray(size)
     view = memoryview(buffer)
     total = 0
     readinto = getattr(stream, "readinto", None)
