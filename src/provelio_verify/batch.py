@@ -56,7 +56,8 @@ class ItemOutcome:
     #: The deciding check and its message, for the one-line summary.
     deciding: tuple[str, str] | None
     failed_checks: tuple[str, ...]
-    #: The full report as JSON data, with the item added under ``"item"``.
+    #: The report as JSON data, with the item added under ``"item"``: the full report,
+    #: or (``full_report=False``) only the verdict's keys.
     report: dict[str, Any]
 
 
@@ -251,11 +252,18 @@ def _size(path: str | None) -> int:
 # --------------------------------------------------------------------------- one item
 
 
-def verify_item(item: BatchItem, verifier: Verifier) -> ItemOutcome:
+def verify_item(item: BatchItem, verifier: Verifier, *, full_report: bool = True) -> ItemOutcome:
     """Verify one item exactly as a single run would; a missing or unreadable file or
-    proof becomes part of the item's report, never an exception."""
+    proof becomes part of the item's report, never an exception. Without
+    ``full_report`` the outcome carries the verdict but not the rendered report (a
+    batch that writes no report need not render one)."""
     report = _report_for(item, verifier)
-    data = report.to_dict()
+    if full_report:
+        data = report.to_dict()
+    else:
+        data = {"indication": report.indication.value,
+                "subIndication": report.sub_indication.value if report.sub_indication
+                else None}
     data["item"] = {"index": item.index, "name": item.name, "file": item.file,
                     "proof": item.proof, "digest": item.digest, "problem": item.problem}
     deciding = report.deciding_check()
@@ -307,19 +315,20 @@ def _without_proof(verifier: Verifier, file: str | None, reason: str) -> Report:
 
 # --------------------------------------------------------------------------- the engine
 
-_WORKER_VERIFIER: Verifier | None = None
+_WORKER: tuple[Verifier, bool] | None = None
 
 
-def _init_worker(verifier: Verifier) -> None:
-    global _WORKER_VERIFIER  # noqa: PLW0603 - one verifier per worker process, set once
+def _init_worker(verifier: Verifier, full_reports: bool) -> None:
+    global _WORKER  # noqa: PLW0603 - one verifier per worker process, set once
     # The parent handles Ctrl-C and stops the pool; workers must not die mid-item on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_VERIFIER = verifier
+    _WORKER = (verifier, full_reports)
 
 
 def _work(item: BatchItem) -> ItemOutcome:
-    assert _WORKER_VERIFIER is not None
-    return verify_item(item, _WORKER_VERIFIER)
+    assert _WORKER is not None
+    verifier, full_reports = _WORKER
+    return verify_item(item, verifier, full_report=full_reports)
 
 
 def run_batch(
@@ -329,8 +338,10 @@ def run_batch(
     jobs: int = 1,
     on_outcome: Callable[[ItemOutcome], None] = lambda outcome: None,
     summary: BatchSummary | None = None,
+    full_reports: bool = True,
 ) -> BatchSummary:
     """Verify every item, ``jobs`` at a time, calling ``on_outcome`` in item order.
+    ``full_reports=False`` skips rendering each report (only verdicts are needed).
 
     ``KeyboardInterrupt`` stops the workers at once; the summary then has
     ``interrupted`` set and counts only what finished (``on_outcome`` already saw it).
@@ -341,23 +352,24 @@ def run_batch(
     try:
         if jobs <= 1 or len(items) <= 1:
             for item in items:
-                outcome = verify_item(item, verifier)
+                outcome = verify_item(item, verifier, full_report=full_reports)
                 summary.add(outcome)
                 on_outcome(outcome)
         else:
-            _run_pool(items, verifier, jobs, on_outcome, summary)
+            _run_pool(items, verifier, jobs, on_outcome, summary, full_reports)
     except KeyboardInterrupt:
         summary.interrupted = True
     return summary
 
 
 def _run_pool(items: Sequence[BatchItem], verifier: Verifier, jobs: int,
-              on_outcome: Callable[[ItemOutcome], None], summary: BatchSummary) -> None:
+              on_outcome: Callable[[ItemOutcome], None], summary: BatchSummary,
+              full_reports: bool) -> None:
     # Chunks amortise the pickling of items and outcomes; small enough to keep both
     # processes busy to the end and the output flowing.
     chunk = max(1, min(64, len(items) // (jobs * 8)))
     pool = multiprocessing.get_context("fork").Pool(
-        processes=jobs, initializer=_init_worker, initargs=(verifier,))
+        processes=jobs, initializer=_init_worker, initargs=(verifier, full_reports))
     try:
         for outcome in pool.imap(_work, items, chunksize=chunk):
             summary.add(outcome)

@@ -140,7 +140,8 @@ def run(
             click.echo(item_line(outcome, color), color=color)
         progress.update(summary)
 
-    summary = run_batch(items, verifier, jobs=jobs, on_outcome=on_outcome, summary=summary)
+    summary = run_batch(items, verifier, jobs=jobs, on_outcome=on_outcome, summary=summary,
+                        full_reports=jsonl is not None or reports is not None)
     progress.update(summary, force=True)
     progress.clear()
     if as_json:
