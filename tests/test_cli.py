@@ -151,7 +151,7 @@ def test_crash_outside_checks_gives_a_message_not_a_traceback(monkeypatch, capsy
     def broken(*args, **kwargs):
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(cli.Verifier, "verify", broken)
+    monkeypatch.setattr(cli.Verifier, "verify_detailed", broken)
     with pytest.raises(SystemExit) as caught:
         cli.main([str(OK / "document.txt"), str(OK / "proof.json")])
     assert caught.value.code == 3
