@@ -319,3 +319,27 @@ def test_batch_writes_one_html_report_for_all_items(tmp_path, archive):
         assert record["name"] in page
     inside = run_cli(["--batch", str(small), "--html", str(small / "r.html")], cwd=tmp_path)
     assert inside.returncode == 2 and "input folder" in inside.stderr
+
+
+def test_a_remote_source_is_asked_about_each_block_once_across_workers(tmp_path):
+    from chainservers import ChainData, EsploraServer
+
+    from gen.world import world
+
+    src = tmp_path / "same-block"
+    src.mkdir()
+    for i in range(30):
+        for suffix, name in (("", "document.txt"), (".proof.json", "proof.json")):
+            (src / f"{i:02d}.txt{suffix}").write_bytes((SCENARIOS / "ok-confirmed-regtest"
+                                                        / name).read_bytes())
+    roots = SCENARIOS / "ok-confirmed-regtest" / "roots.pem"
+    with EsploraServer(ChainData.of(world().anchoring.chain)) as esplora:
+        proc = run_cli(["--batch", str(src), "--jobs", "2", "--tsa-roots", str(roots),
+                        "--allow-test-mode", "--esplora", esplora.url, "--json"],
+                       cwd=tmp_path)
+        asked = list(esplora.requests)
+    summary = json.loads(proc.stdout)["summary"]
+    assert summary["byIndication"]["PASSED"] == 30, proc.stdout
+    assert asked, "the source was not asked at all"
+    repeated = [r for r, n in Counter(asked).items() if n > 1]
+    assert not repeated, f"asked more than once: {repeated}"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .bundle import MAX_BUNDLE_BYTES, BundleFormatError, parse_bundle
 from .errors import InputError
 from .report import Indication, Report
 from .subject import Digest, Missing
@@ -362,9 +363,34 @@ def run_batch(
     return summary
 
 
+def _warm_remote_sources(items: Sequence[BatchItem], verifier: Verifier) -> None:
+    """Before the work fans out to processes (each with its own copy of the sources and
+    their caches), verify here one item per anchor block, so that every remote source
+    is asked about each block once in the whole batch, not once per worker."""
+    if not any(source.remote for source in verifier.sources):
+        return
+    seen: set[tuple[str, bytes, int]] = set()
+    for item in items:
+        if item.proof is None:
+            continue
+        try:
+            with open(item.proof, "rb") as stream:
+                bundle = parse_bundle(stream.read(MAX_BUNDLE_BYTES + 1))
+        except (OSError, BundleFormatError):
+            continue
+        anchor = bundle.anchor
+        if anchor is None or anchor.block is None:
+            continue
+        key = (anchor.network.value, anchor.block.hash, anchor.block.height)
+        if key not in seen:
+            seen.add(key)
+            verify_item(item, verifier, full_report=False)
+
+
 def _run_pool(items: Sequence[BatchItem], verifier: Verifier, jobs: int,
               on_outcome: Callable[[ItemOutcome], None], summary: BatchSummary,
               full_reports: bool) -> None:
+    _warm_remote_sources(items, verifier)
     # Chunks amortise the pickling of items and outcomes; small enough to keep both
     # processes busy to the end and the output flowing.
     chunk = max(1, min(64, len(items) // (jobs * 8)))

@@ -122,6 +122,9 @@ class ChainSource(abc.ABC):
     """
 
     kind: ClassVar[str] = "source"
+    #: Whether answering costs a request to another machine (a batch then asks it
+    #: about each block once, before it fans out to worker processes).
+    remote: ClassVar[bool] = True
 
     def __init__(self, label: str) -> None:
         self.label = label

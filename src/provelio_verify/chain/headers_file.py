@@ -35,6 +35,7 @@ class HeadersFileSource(ChainSource):
     """
 
     kind = "headers-file"
+    remote = False
 
     def __init__(self, path: str | os.PathLike[str],
                  checkpoints: Checkpoints | None = None) -> None:

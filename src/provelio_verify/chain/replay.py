@@ -26,6 +26,7 @@ class ReplaySource(ChainSource):
     """
 
     kind = "replay"
+    remote = False
 
     def __init__(self, label: str, records: Iterable[Mapping[str, Any]]) -> None:
         super().__init__(label)
