@@ -277,7 +277,9 @@ def test_the_json_report_carries_what_the_page_shows(regtest_report):
     assert regtest_report["bundle"]["path"] == "proof.json"
     assert regtest_report["times"]["blockTime"] == "2026-01-02T04:30:00Z"  # block 3: T0 + 30 min
     assert [s["check"] for s in regtest_report[HOW_TO_CHECK]] == [
-        "file.sha256", "timestamp.token", "anchor.merkle-path"]
+        "file.sha256", "timestamp.token", "timestamp.chain", "anchor.merkle-path",
+        "anchor.transaction", "anchor.op-return", "anchor.inclusion", "anchor.proof-of-work",
+        "anchor.chain"]
 
 
 def test_how_to_check_collects_the_checks_commands_in_table_order():
@@ -301,9 +303,10 @@ def test_a_checks_own_commands_follow_this_packages_step_for_it(regtest_report):
             check["details"][HOW_TO_CHECK] = ["# the lead's extra line"]
     bundle = parse_bundle((SCENARIOS / "ok-confirmed-regtest" / "proof.json").read_bytes())
     steps = how_to_check(regtest_report, bundle)
-    assert [s["check"] for s in steps] == ["file.sha256", "timestamp.token",
-                                           "anchor.merkle-path", "anchor.merkle-path"]
-    assert steps[-1]["commands"] == ["# the lead's extra line"]
+    merkle = [s for s in steps if s["check"] == "anchor.merkle-path"]
+    assert len(merkle) == 2 and merkle[0]["commands"][0].startswith("h=")
+    assert merkle[1]["commands"] == ["# the lead's extra line"]
+    assert [s["check"] for s in steps].index("anchor.merkle-path") == 3  # table order
 
 
 # ------------------------------------------------------------------ the commands work
@@ -485,3 +488,29 @@ def test_a_step_file_path_is_relative_to_where_the_verification_ran():
     page = PageParts(render_html(made_up().to_dict()))
     assert "run in the folder where the verification was run" in page.text
 
+
+
+def test_the_header_hash_command_prints_the_block_hash():
+    """anchor.proof-of-work's own command: the header's double SHA-256, byte-reversed."""
+    _needs("jq", "xxd", "sha256sum", "fold", "tac")
+    name = "ok-confirmed-regtest"
+    report = _report(name)
+    step = next(s for s in report[HOW_TO_CHECK] if s["check"] == "anchor.proof-of-work")
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", step["commands"][0]],
+                          cwd=SCENARIOS / name, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    block = json.loads((SCENARIOS / name / "proof.json").read_text())["anchor"]["block"]
+    assert proc.stdout.strip() == block["hash"]
+
+
+@pytest.mark.parametrize("name, verdict", [("ok-confirmed-regtest", "Verification: OK"),
+                                           ("tsa-wrong-imprint", "FAILED")])
+def test_the_openssl_command_rechecks_the_token_at_gen_time(name, verdict):
+    _needs("jq", "openssl")
+    report = _report(name)
+    step = next((s for s in report[HOW_TO_CHECK] if s["check"] == "timestamp.chain"), None)
+    assert step is not None, [s["check"] for s in report[HOW_TO_CHECK]]
+    script = "\n".join(c.replace("ROOTS.pem", "roots.pem") for c in step["commands"])
+    proc = subprocess.run(["bash", "-c", script], cwd=SCENARIOS / name,
+                          capture_output=True, text=True, timeout=60)
+    assert verdict in proc.stdout + proc.stderr

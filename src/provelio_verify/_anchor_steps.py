@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._anchor_howto import anchor_commands
 from .bundle import Anchor, Block, Bundle, Network, Status
 from .chain.base import ChainSource, SourceError
 from .chain.combine import SourceView, combine, manual_check, stands
@@ -98,13 +99,20 @@ def run(
         for check_id in ("anchor.inclusion", "anchor.proof-of-work", "anchor.chain"):
             rec.skip(check_id, SubIndication.ANCHOR_PENDING, _pending_reason(bundle),
                      required=required)
+        _annotate(rec, anchor, steps.params, policy.min_confirmations)
         return None
     header = rec.run("anchor.inclusion", steps.inclusion, required=required)
     pow_facts = rec.run("anchor.proof-of-work", steps.proof_of_work, required=required)
     rec.run("anchor.chain", lambda: steps.chain(pow_facts), required=required)
+    _annotate(rec, anchor, steps.params, policy.min_confirmations)
     if header is None or pow_facts is None:
         return AnchorFacts(None)
     return AnchorFacts(datetime.fromtimestamp(header.time, UTC))
+
+
+def _annotate(rec: Recorder, anchor: Anchor, params: NetworkParams, min_conf: int) -> None:
+    for check_id, commands in anchor_commands(anchor, params, min_conf).items():
+        rec.annotate(check_id, commands)
 
 
 def _sources_details(entries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -209,7 +209,10 @@ def _token(prepared: PreparedToken, now: datetime) -> Passed:
 
 
 def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject) -> Passed:
-    details = {**outcome.details, "recheck": recheck_commands(token, bundle, subject)}
+    details = {**outcome.details, "howToCheck": [
+        *recheck_commands(token, bundle, subject),
+        "# ROOTS.pem: the root certificates you trust for TSA paths (--tsa-roots); "
+        "'Verification: OK' re-checks imprint, signature and path at genTime"]}
     if outcome.status == VALID:
         return Passed(outcome.message, details)
     assert outcome.sub_indication is not None

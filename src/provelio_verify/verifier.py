@@ -94,6 +94,14 @@ class Recorder:
         self._add(CheckResult(check_id, Indication.INDETERMINATE, sub_indication, message,
                               dict(details or {}), required))
 
+    def annotate(self, check_id: str, how_to_check: Sequence[str]) -> None:
+        """Add the commands a person can run to re-check ``check_id`` by hand (its
+        ``details["howToCheck"]``), whatever its outcome."""
+        result = self.results[check_id]
+        if how_to_check:
+            self.results[check_id] = dataclasses.replace(
+                result, details={**result.details, "howToCheck": list(how_to_check)})
+
     def passed(self, check_id: str) -> bool:
         result = self.results.get(check_id)
         return result is not None and result.indication is Indication.PASSED
