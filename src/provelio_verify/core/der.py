@@ -38,13 +38,22 @@ class Node:
         self._children: list[Node] | None = None
         first = data[pos] if pos < limit else 0x1F  # (0x1F: "use the general path")
         length = data[pos + 1] if pos + 1 < limit else 0x80
-        if first & 0x1F != 0x1F and length < 0x80:  # the common case, inline
-            self.cls, self.constructed, self.tag = first >> 6, bool(first & 0x20), first & 0x1F
-            self.body = pos + 2
-            self.body_end = self.end = pos + 2 + length
-            if self.end > limit:
-                raise ValueError(f"element at offset {pos} runs past its container")
-            return
+        if first & 0x1F != 0x1F:  # a low tag number: the common case, inline
+            if length < 0x80:
+                body = pos + 2
+            elif length == 0x81 and pos + 2 < limit:
+                length, body = data[pos + 2], pos + 3
+            elif length == 0x82 and pos + 3 < limit:
+                length, body = (data[pos + 2] << 8) | data[pos + 3], pos + 4
+            else:
+                body = -1
+            if body >= 0:
+                self.cls, self.constructed, self.tag = first >> 6, bool(first & 0x20), first & 0x1F
+                self.body = body
+                self.body_end = self.end = body + length
+                if self.end > limit:
+                    raise ValueError(f"element at offset {pos} runs past its container")
+                return
         self.cls, self.constructed, self.tag, self.body, self.body_end, self.end = _header(
             data, pos, limit)
 
