@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import pickle
-import pty
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from batch_archive import (
 )
 
 import provelio_verify as pv
-from conftest import SCENARIOS, run_cli
+from conftest import SCENARIOS, run_cli, run_on_terminal
 from provelio_verify.batch import BatchItem, discover, run_batch, verify_item
 from provelio_verify.chain import HeadersFileSource
 
@@ -222,15 +221,20 @@ def test_batch_refuses_to_overwrite_an_input(archive):
     assert proc.returncode == 2 and "refusing to write" in proc.stderr
 
 
-def test_batch_json_summary(tmp_path, archive):
-    target, records = archive
-    small = tmp_path / "small"
-    small.mkdir()
-    for record in records[:20]:
+def _first_items(target, records, folder):
+    """A folder holding the given archive items (their files and proofs, as present)."""
+    folder.mkdir()
+    for record in records:
         for suffix in ("", ".proof.json"):
             src = target / "archive" / f"{record['name']}{suffix}"
             if src.exists():
-                (small / src.name).write_bytes(src.read_bytes())
+                (folder / src.name).write_bytes(src.read_bytes())
+    return folder
+
+
+def test_batch_json_summary(tmp_path, archive):
+    target, records = archive
+    small = _first_items(target, records[:20], tmp_path / "small")
     proc = run_cli(["--batch", str(small), "--json", "--tsa-roots",
                     str(target / ARCHIVE_ROOTS), "--allow-test-mode"], cwd=tmp_path)
     data = json.loads(proc.stdout)
@@ -276,22 +280,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_was_written(tmp_path):
 
 def test_progress_on_a_terminal(tmp_path):
     src = _big_archive(tmp_path, 6)
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "provelio_verify", "--batch", str(src),
-                             "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=follower)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=120)
-    os.close(leader)
-    text = b"".join(chunks).decode()
+    text = run_on_terminal(["--batch", str(src), "--jobs", "1"], tmp_path, stream="stderr")
     assert "items/s" in text and "ETA" in text and "MiB" in text
 
 
@@ -303,13 +292,7 @@ def test_batch_item_is_frozen():
 
 def test_batch_writes_one_html_report_for_all_items(tmp_path, archive):
     target, records = archive
-    small = tmp_path / "small"
-    small.mkdir()
-    for record in records[:12]:
-        for suffix in ("", ".proof.json"):
-            src = target / "archive" / f"{record['name']}{suffix}"
-            if src.exists():
-                (small / src.name).write_bytes(src.read_bytes())
+    small = _first_items(target, records[:12], tmp_path / "small")
     out = tmp_path / "batch.html"
     proc = run_cli(["--batch", str(small), "--html", str(out), "--tsa-roots",
                     str(target / ARCHIVE_ROOTS), "--allow-test-mode"], cwd=tmp_path)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import subprocess
-import sys
 
 import pytest
 
-from conftest import SCENARIOS, run_cli
+from conftest import SCENARIOS, run_cli, run_on_terminal
 from provelio_verify import __version__
 
 OK = SCENARIOS / "ok-created"
@@ -55,31 +52,11 @@ def test_human_output_has_a_line_per_check_and_a_verdict():
     assert "\x1b[" not in proc.stdout  # not a terminal: no colour
 
 
-def _run_on_terminal(args, env):
-    """Run the CLI with stdout on a pseudo-terminal, as a person at a terminal sees it."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "provelio_verify", *args], cwd=OK,
-                            stdout=follower, stderr=subprocess.PIPE, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=60)
-    os.close(leader)
-    return b"".join(chunks).decode()
-
-
 def test_colour_on_a_terminal_and_no_color_respected():
     args = ["document.txt", "proof.json", "--tsa-roots", "roots.pem"]
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    assert "\x1b[" in _run_on_terminal(args, env)
-    assert "\x1b[" not in _run_on_terminal(args, dict(env, NO_COLOR="1"))
+    assert "\x1b[" in run_on_terminal(args, OK, env=env)
+    assert "\x1b[" not in run_on_terminal(args, OK, env=dict(env, NO_COLOR="1"))
 
 
 def test_json_output_is_one_object_with_contract_keys():
@@ -168,24 +145,8 @@ def _big_file_case(tmp_path):
 
 
 def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
-    args = _big_file_case(tmp_path)
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "provelio_verify", *args], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=follower,
-                            env=dict(os.environ, NO_COLOR="1"))
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=120)
-    os.close(leader)
-    assert "hashing" in b"".join(chunks).decode()
+    text = run_on_terminal(_big_file_case(tmp_path), tmp_path, stream="stderr")
+    assert "hashing" in text
 
 
 def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path):

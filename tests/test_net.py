@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import http.server
 import pickle
-import threading
 import time
 
 import pytest
 
+from conftest import loopback_server
 from provelio_verify.net import HttpClient, HttpPolicy, NetworkError, redact, split_credentials
 
 
@@ -37,12 +37,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server():
     _Handler.script = {}
     _Handler.seen = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", _Handler
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(_Handler) as url:
+        yield url, _Handler
 
 
 def _client(**kw):

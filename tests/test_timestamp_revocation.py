@@ -5,7 +5,6 @@ fetching under --fetch-revocation from a real HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import http.server
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from tsa_helpers import GEN_TIME, NOW, cms_edit, scenario_token, tsa_world, verify_token
 
-from conftest import SCENARIOS, run_cli
+from conftest import SCENARIOS, loopback_server, run_cli
 from gen.pki import issue, key_usage, name
 from gen.revocation import crl, ocsp_response
 from gen.tsa_world import REVOCATION_TIME
@@ -223,12 +222,8 @@ class _Revocation(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def responder():
     _Revocation.seen = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Revocation)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", _Revocation
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(_Revocation) as url:
+        yield url, _Revocation
 
 
 def _tsa_pointing_to(base: str, *, crl_path: str | None, ocsp_path: str | None):

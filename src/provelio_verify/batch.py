@@ -21,6 +21,7 @@ from typing import Any
 
 from .bundle import MAX_BUNDLE_BYTES, BundleFormatError, parse_bundle
 from .errors import InputError
+from .inputs import read_at_most, read_bounded
 from .report import Indication, Report
 from .subject import Digest, Missing
 from .verifier import Verifier
@@ -163,13 +164,7 @@ def _discover_folder(root: str) -> tuple[list[BatchItem], list[str]]:
 
 def _discover_manifest(path: str) -> tuple[list[BatchItem], list[str]]:
     lower = path.lower()
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise InputError(f"{path}: manifest over {MAX_MANIFEST_BYTES} bytes")
+    data = read_bounded(path, MAX_MANIFEST_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -374,10 +369,9 @@ def _warm_remote_sources(items: Sequence[BatchItem], verifier: Verifier) -> None
         if item.proof is None:
             continue
         try:
-            with open(item.proof, "rb") as stream:
-                bundle = parse_bundle(stream.read(MAX_BUNDLE_BYTES + 1))
-        except (OSError, BundleFormatError):
-            continue
+            bundle = parse_bundle(read_at_most(item.proof, MAX_BUNDLE_BYTES))
+        except (InputError, BundleFormatError):
+            continue  # the item's own verification reports it
         anchor = bundle.anchor
         if anchor is None or anchor.block is None:
             continue

@@ -22,6 +22,7 @@ from .evidence_report import (
     write_html,
     write_pdf,
 )
+from .inputs import read_at_most
 from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
 from .report import Indication, Report
@@ -351,11 +352,7 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
 
 
 def _check_readable(path: str) -> None:
-    try:
-        with open(path, "rb") as stream:
-            stream.read(1)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    read_at_most(path, 0)
 
 
 def _check_report_paths(

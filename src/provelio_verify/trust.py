@@ -16,6 +16,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import ocsp
 
 from .errors import InputError
+from .inputs import read_bounded
 
 _PEM_CERT = re.compile(
     rb"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.DOTALL
@@ -49,25 +50,9 @@ def load_certificates(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
 
 
 def _load_file(name: str) -> list[bytes]:
-    data = _read_bounded(name, MAX_CERT_FILE_BYTES)
+    data = read_bounded(name, MAX_CERT_FILE_BYTES)
     return _pem_or_der(name, data, _PEM_CERT, "CERTIFICATE", "certificate",
                        x509.load_der_x509_certificate)
-
-
-def _read_bounded(name: str, limit: int) -> bytes:
-    """A file's bytes, refusing one over ``limit`` (read one byte past it to see).
-
-    Raises:
-        InputError: the file cannot be read or is too large.
-    """
-    try:
-        with open(name, "rb") as stream:
-            data = stream.read(limit + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise InputError(f"{name}: over {limit} bytes, too large to be read")
-    return data
 
 
 def _pem_der(block: re.Match[bytes]) -> bytes:
@@ -132,7 +117,7 @@ def load_system_roots() -> tuple[bytes, ...]:
 
 
 def _lenient_pem(name: str) -> tuple[bytes, ...]:
-    data = _read_bounded(name, MAX_CERT_FILE_BYTES)
+    data = read_bounded(name, MAX_CERT_FILE_BYTES)
     ders = []
     for block in _PEM_CERT.finditer(data):
         with warnings.catch_warnings():
@@ -160,7 +145,7 @@ def load_crls(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
         InputError: the file cannot be read or holds no CRL.
     """
     name = os.fspath(path)
-    data = _read_bounded(name, MAX_REVOCATION_FILE_BYTES)
+    data = read_bounded(name, MAX_REVOCATION_FILE_BYTES)
     return tuple(_pem_or_der(name, data, _PEM_CRL, "X509 CRL", "CRL", x509.load_der_x509_crl))
 
 
@@ -171,7 +156,7 @@ def load_ocsp_response(path: str | os.PathLike[str]) -> bytes:
         InputError: the file cannot be read or is not an OCSP response.
     """
     name = os.fspath(path)
-    data = _read_bounded(name, MAX_REVOCATION_FILE_BYTES)
+    data = read_bounded(name, MAX_REVOCATION_FILE_BYTES)
     try:
         ocsp.load_der_ocsp_response(data)
     except ValueError:

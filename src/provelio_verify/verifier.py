@@ -16,7 +16,7 @@ from ._time import rfc3339
 from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, Network, parse_bundle
 from .chain.base import ChainSource
 from .core.digest import check_sha256
-from .errors import InputError
+from .inputs import read_at_most
 from .net import HttpClient
 from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .pathcache import PathCache
@@ -138,13 +138,8 @@ def load_bundle(
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        try:
-            with open(path, "rb") as stream:
-                # Read one byte past the limit so an over-size bundle is seen as such.
-                data = stream.read(MAX_BUNDLE_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        # An over-size bundle is a malformed one (FAILED), not an unreadable input.
+        data = read_at_most(source, MAX_BUNDLE_BYTES)
     else:
         raise TypeError(f"a bundle is a path, bytes or a Bundle, not {type(source).__name__}")
     try:

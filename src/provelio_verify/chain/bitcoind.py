@@ -19,6 +19,7 @@ from typing import Any
 from ..core.bitcoin import dsha256
 from ..core.merkleblock import MerkleBlockError, parse_merkle_block
 from ..errors import InputError
+from ..inputs import read_at_most
 from ..net import HttpClient, NetworkError, redact, split_credentials
 from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
 from .esplora import MAX_SMALL_ANSWER, MAX_TRANSACTION_ANSWER
@@ -44,11 +45,7 @@ def read_cookie(path: str | os.PathLike[str]) -> tuple[str, str]:
         InputError: unreadable, or not a cookie (the contents are never shown).
     """
     shown = os.fspath(path)
-    try:
-        with open(shown, "rb") as stream:
-            raw = stream.read(MAX_COOKIE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    raw = read_at_most(shown, MAX_COOKIE_BYTES)
     try:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
