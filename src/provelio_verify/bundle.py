@@ -12,17 +12,25 @@ and ``merkleBranch`` entries are in Bitcoin's display order; ``merkleRoot``,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import hashlib
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import ProvelioError
+from ._json_reader import (
+    BundleFormatError,
+    Obj,
+    kind,
+    load_json,
+    read_base64,
+    read_hex,
+)
+
+__all__ = [
+    "MAX_BUNDLE_BYTES", "Anchor", "Block", "Bundle", "BundleFormatError", "Certificate",
+    "Network", "PathStep", "Status", "Timestamp", "Transaction", "parse_bundle",
+]
 
 # Limits (contract section 2). Each bounds the work or memory a hostile bundle can cost.
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024  # a bundle is a small JSON document
@@ -38,18 +46,6 @@ MAX_OUTPUT_INDEX = 2**32 - 1  # outputs are counted by a 32-bit index
 
 SUPPORTED_VERSION = 1
 
-_HEX = re.compile(r"[0-9a-fA-F]*")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-
-
-class BundleFormatError(ProvelioError):
-    """The bundle does not obey the contract's section 2."""
-
-    def __init__(self, field_name: str, problem: str) -> None:
-        self.field = field_name
-        self.problem = problem
-        super().__init__(f"{field_name}: {problem}" if field_name else problem)
 
 
 class Status(enum.StrEnum):
@@ -152,35 +148,7 @@ def parse_bundle(data: bytes) -> Bundle:
             "", f"bundle is {len(data)} bytes, over the limit of {MAX_BUNDLE_BYTES}"
         )
     warnings: list[str] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        warnings.append("bundle starts with a UTF-8 byte order mark; it was ignored")
-        data_text = data[3:]
-    else:
-        data_text = data
-    try:
-        text = data_text.decode("utf-8", errors="strict")
-    except UnicodeDecodeError as exc:
-        raise BundleFormatError(
-            "", f"bundle is not UTF-8: byte 0x{data_text[exc.start]:02x} at offset {exc.start}"
-        ) from None
-    try:
-        document = json.loads(
-            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
-        )
-    except _DuplicateKey as exc:
-        raise BundleFormatError("", f"duplicated key {exc.key!r} in a JSON object") from None
-    except _BadConstant as exc:
-        raise BundleFormatError("", f"{exc.token} is not a JSON value") from None
-    except json.JSONDecodeError as exc:
-        raise BundleFormatError(
-            "", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise BundleFormatError("", "JSON nesting is too deep") from None
-    # Text decoded from UTF-8 holds no surrogate; only a \\uD8xx-\\uDFxx escape can
-    # make one, so the walk is needed only when the text has such an escape.
-    if _SURROGATE_ESCAPE.search(text):
-        _check_unicode(document, "")
+    document = load_json(data, warnings)
     bundle = _read_bundle(document, warnings)
     return Bundle(
         certificate=bundle.certificate,
@@ -189,217 +157,6 @@ def parse_bundle(data: bytes) -> Bundle:
         warnings=tuple(warnings),
         source_sha256=hashlib.sha256(data).digest(),
     )
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-class _BadConstant(ValueError):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
-def _no_constants(token: str) -> Any:
-    raise _BadConstant(token)
-
-
-def _check_unicode(value: Any, where: str) -> None:
-    """Refuse lone surrogates (``"\\ud800"``): they are not text and cannot be printed."""
-    stack: list[tuple[Any, str]] = [(value, where)]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, str):
-            _encodable(item, path)
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                _encodable(key, path)
-                stack.append((sub, _join(path, key)))
-        elif isinstance(item, list):
-            stack.extend((sub, f"{path}[{i}]") for i, sub in enumerate(item))
-
-
-def _encodable(text: str, path: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BundleFormatError(path, "string holds a lone UTF-16 surrogate") from None
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-# --------------------------------------------------------------------------- objects
-
-
-class _Obj:
-    """A JSON object being read: typed getters that name the field on error."""
-
-    def __init__(self, value: Any, path: str, known: tuple[str, ...], warnings: list[str]):
-        if not isinstance(value, dict):
-            raise BundleFormatError(path or "bundle", f"expected a JSON object, got {_kind(value)}")
-        self.value: dict[str, Any] = value
-        self.path = path
-        for key in value:
-            if key not in known:
-                warnings.append(f"unknown key {_join(path, key)} ignored")
-
-    def where(self, key: str) -> str:
-        return _join(self.path, key)
-
-    def has(self, key: str) -> bool:
-        return key in self.value
-
-    def raw(self, key: str, *, required: bool, nullable: bool = False) -> Any:
-        if key not in self.value:
-            if required:
-                raise BundleFormatError(self.where(key), "required field is missing")
-            return None
-        value = self.value[key]
-        if value is None and not nullable:
-            raise BundleFormatError(self.where(key), "null is not allowed here")
-        return value
-
-    def string(self, key: str, *, required: bool = False) -> str | None:
-        value = self.raw(key, required=required)
-        if value is not None and not isinstance(value, str):
-            raise BundleFormatError(self.where(key), f"expected a string, got {_kind(value)}")
-        return value
-
-    def boolean(self, key: str, *, required: bool = False) -> bool | None:
-        value = self.raw(key, required=required)
-        if value is not None and not isinstance(value, bool):
-            raise BundleFormatError(self.where(key), f"expected true or false, got {_kind(value)}")
-        return value
-
-    def integer(self, key: str, *, low: int, high: int, required: bool = False) -> int | None:
-        value = self.raw(key, required=required)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise BundleFormatError(self.where(key), f"expected an integer, got {_kind(value)}")
-        if not low <= value <= high:
-            raise BundleFormatError(
-                self.where(key), f"{value} is out of range [{low}, {high}]"
-            )
-        return value
-
-    def hex(self, key: str, *, length: int | None, required: bool = False) -> bytes | None:
-        value = self.string(key, required=required)
-        return None if value is None else _hex(value, self.where(key), length)
-
-    def literal(self, key: str, expected: Any) -> None:
-        value = self.raw(key, required=True)
-        if type(value) is not type(expected) or value != expected:
-            raise BundleFormatError(
-                self.where(key), f"expected {json.dumps(expected)}, got {_short_json(value)}"
-            )
-
-    def choice(self, key: str, enum_type: type[enum.StrEnum]) -> Any:
-        value = self.string(key, required=True)
-        assert value is not None
-        try:
-            return enum_type(value)
-        except ValueError:
-            allowed = ", ".join(m.value for m in enum_type)
-            raise BundleFormatError(
-                self.where(key), f"{_short_json(value)} is not one of {allowed}"
-            ) from None
-
-    def obj(self, key: str, known: tuple[str, ...], warnings: list[str], *, required: bool,
-            nullable: bool = False) -> _Obj | None:
-        value = self.raw(key, required=required, nullable=nullable)
-        if value is None:
-            return None
-        return _Obj(value, self.where(key), known, warnings)
-
-    def array(self, key: str, *, required: bool, limit: int) -> list[Any] | None:
-        value = self.raw(key, required=required)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            raise BundleFormatError(self.where(key), f"expected an array, got {_kind(value)}")
-        if len(value) > limit:
-            raise BundleFormatError(
-                self.where(key), f"{len(value)} entries, over the limit of {limit}"
-            )
-        return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number with a fraction or exponent"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _short_json(value: Any, limit: int = 40) -> str:
-    text = json.dumps(value, ensure_ascii=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _hex(value: str, where: str, length: int | None) -> bytes:
-    if value.startswith(("0x", "0X")):
-        raise BundleFormatError(where, "hex must not start with 0x")
-    if not _HEX.fullmatch(value):
-        bad = next(ch for ch in value if ch not in "0123456789abcdefABCDEF")
-        raise BundleFormatError(where, f"not hex: character {bad!r}")
-    if length is not None and len(value) != 2 * length:
-        raise BundleFormatError(
-            where, f"expected {2 * length} hex characters ({length} bytes), got {len(value)}"
-        )
-    if len(value) % 2:
-        raise BundleFormatError(where, f"odd number of hex characters ({len(value)})")
-    return bytes.fromhex(value)
-
-
-def _base64(value: Any, where: str, limit: int) -> bytes:
-    if not isinstance(value, str):
-        raise BundleFormatError(where, f"expected a base64 string, got {_kind(value)}")
-    # Each 4 characters carry 3 bytes: refuse an over-long value before decoding it.
-    if len(value) > (limit + 2) // 3 * 4:
-        raise BundleFormatError(
-            where, f"{len(value)} base64 characters decode to more than the limit of {limit} bytes"
-        )
-    if not _BASE64.fullmatch(value):
-        if any(ch.isspace() for ch in value):
-            problem = "base64 must not contain whitespace"
-        elif "-" in value or "_" in value:
-            problem = "base64 must use the standard alphabet (+ and /), not the URL-safe one"
-        elif len(value) % 4:
-            problem = f"base64 length {len(value)} is not a multiple of 4 (missing padding?)"
-        else:
-            problem = "not base64 (standard alphabet with padding)"
-        raise BundleFormatError(where, problem)
-    try:
-        decoded = base64.b64decode(value, validate=True)
-    except binascii.Error as exc:  # pragma: no cover - the pattern above already refused it
-        raise BundleFormatError(where, f"not base64: {exc}") from None
-    if len(decoded) > limit:
-        raise BundleFormatError(
-            where, f"decodes to {len(decoded)} bytes, over the limit of {limit}"
-        )
-    return decoded
 
 
 # --------------------------------------------------------------------------- sections
@@ -416,7 +173,7 @@ _BLOCK_KEYS = ("hash", "height", "header", "txIndex", "merkleBranch")
 
 
 def _read_bundle(document: Any, warnings: list[str]) -> Bundle:
-    top = _Obj(document, "", _TOP_KEYS, warnings)
+    top = Obj(document, "", _TOP_KEYS, warnings)
     top.literal("type", "provelio-proof")
     top.literal("version", SUPPORTED_VERSION)
     cert_obj = top.obj("certificate", _CERT_KEYS, warnings, required=True)
@@ -436,13 +193,13 @@ def _read_bundle(document: Any, warnings: list[str]) -> Bundle:
     return Bundle(certificate=certificate, timestamp=timestamp, anchor=anchor)
 
 
-def _read_certificate(obj: _Obj, warnings: list[str]) -> Certificate:
+def _read_certificate(obj: Obj, warnings: list[str]) -> Certificate:
     digest = obj.hex("sha256Hash", length=32, required=True)
     status = obj.choice("status", Status)
     test_mode = obj.boolean("testMode", required=True)
     metadata = obj.raw("metadata", required=False)
     if metadata is not None and not isinstance(metadata, dict):
-        raise BundleFormatError(obj.where("metadata"), f"expected an object, got {_kind(metadata)}")
+        raise BundleFormatError(obj.where("metadata"), f"expected an object, got {kind(metadata)}")
     assert digest is not None and test_mode is not None
     return Certificate(
         sha256_hash=digest,
@@ -458,21 +215,21 @@ def _read_certificate(obj: _Obj, warnings: list[str]) -> Certificate:
     )
 
 
-def _read_timestamp(obj: _Obj) -> Timestamp:
+def _read_timestamp(obj: Obj) -> Timestamp:
     obj.literal("type", "rfc3161")
-    token = _base64(obj.raw("token", required=True), obj.where("token"), MAX_TOKEN_BYTES)
+    token = read_base64(obj.raw("token", required=True), obj.where("token"), MAX_TOKEN_BYTES)
     extra = obj.array("extraCerts", required=False, limit=MAX_EXTRA_CERTS) or []
     certs = []
     for i, item in enumerate(extra):
         where = f"{obj.where('extraCerts')}[{i}]"
-        der = _base64(item, where, MAX_TOKEN_BYTES)
+        der = read_base64(item, where, MAX_TOKEN_BYTES)
         if not der:
             raise BundleFormatError(where, "certificate is empty")
         certs.append(der)
     return Timestamp(token=token, extra_certs=tuple(certs))
 
 
-def _read_anchor(obj: _Obj, warnings: list[str]) -> Anchor:
+def _read_anchor(obj: Obj, warnings: list[str]) -> Anchor:
     obj.literal("type", "bitcoin-op-return")
     network = obj.choice("network", Network)
     root = obj.hex("merkleRoot", length=32)
@@ -498,21 +255,21 @@ def _read_anchor(obj: _Obj, warnings: list[str]) -> Anchor:
 
 def _read_step(item: Any, where: str, warnings: list[str]) -> PathStep:
     if not isinstance(item, dict):
-        raise BundleFormatError(where, f"expected an object, got {_kind(item)}")
+        raise BundleFormatError(where, f"expected an object, got {kind(item)}")
     sides = [key for key in ("left", "right") if key in item]
     if len(sides) != 1:
         raise BundleFormatError(
             where, "a path step has exactly one of left or right"
             if sides else "a path step needs left or right"
         )
-    step = _Obj(item, where, ("left", "right"), warnings)
+    step = Obj(item, where, ("left", "right"), warnings)
     side = sides[0]
     sibling = step.hex(side, length=32, required=True)
     assert sibling is not None
     return PathStep(side=side, sibling=sibling)  # type: ignore[arg-type]
 
 
-def _read_transaction(obj: _Obj) -> Transaction:
+def _read_transaction(obj: Obj) -> Transaction:
     txid = obj.hex("txid", length=32, required=True)
     raw = obj.hex("hex", length=None)
     if raw is not None and not raw:
@@ -525,7 +282,7 @@ def _read_transaction(obj: _Obj) -> Transaction:
     )
 
 
-def _read_block(obj: _Obj) -> Block:
+def _read_block(obj: Obj) -> Block:
     block_hash = obj.hex("hash", length=32, required=True)
     height = obj.integer("height", low=0, high=MAX_BLOCK_HEIGHT, required=True)
     group = ("header", "txIndex", "merkleBranch")
@@ -544,8 +301,8 @@ def _read_block(obj: _Obj) -> Block:
         for i, item in enumerate(branch_raw):
             where = f"{obj.where('merkleBranch')}[{i}]"
             if not isinstance(item, str):
-                raise BundleFormatError(where, f"expected a hex string, got {_kind(item)}")
-            items.append(_hex(item, where, 32))
+                raise BundleFormatError(where, f"expected a hex string, got {kind(item)}")
+            items.append(read_hex(item, where, 32))
         branch = tuple(items)
     assert block_hash is not None and height is not None
     return Block(hash=block_hash, height=height, header=header, tx_index=tx_index,
