@@ -160,6 +160,12 @@ def command(
 ) -> None:
     """Verify FILE (or --digest HEX) against the proof bundle PROOF.
 
+    \b
+    Also:  provelio-verify --batch SOURCE [--jsonl PATH] [OPTIONS]
+           provelio-verify --evidence DIR [FILE]
+
+    Without --bitcoin-node, --esplora or --fetch-revocation no network connection
+    is made.
     Exit status: 0 PASSED, 1 FAILED, 2 usage error, 3 INDETERMINATE.
     """
     if evidence_dir is not None:
