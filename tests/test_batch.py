@@ -326,3 +326,22 @@ def test_a_remote_source_is_asked_about_each_block_once_across_workers(tmp_path)
     assert asked, "the source was not asked at all"
     repeated = [r for r, n in Counter(asked).items() if n > 1]
     assert not repeated, f"asked more than once: {repeated}"
+
+
+def test_ctrl_c_never_splits_counting_from_writing(archive):
+    """Ctrl-C that lands while an item's output is being written waits for the write:
+    the summary of an interrupted batch counts exactly what was written."""
+    target, _ = archive
+    items, _ = discover(target / "archive")
+    written = []
+
+    def on_outcome(outcome):
+        if len(written) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # lands before this item is written
+        written.append(outcome.item.name)
+
+    summary = run_batch(items[:10], pv.Verifier(_policy(target)), jobs=1,
+                        on_outcome=on_outcome)
+    assert summary.interrupted
+    assert summary.done == len(written) == 3
+    assert summary.worst() is not pv.Indication.PASSED  # unverified items are not PASSED

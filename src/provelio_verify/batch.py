@@ -7,6 +7,7 @@ process, in a pool of processes (``jobs``), or on any executor that can pickle t
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -14,6 +15,7 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -345,17 +347,65 @@ def run_batch(
     summary = summary or BatchSummary()
     summary.total = len(items)
     summary.bytes_total = sum(item.size for item in items)
+    guard = _CtrlC()
     try:
-        if jobs <= 1 or len(items) <= 1:
-            for item in items:
-                outcome = verify_item(item, verifier, full_report=full_reports)
-                summary.add(outcome)
-                on_outcome(outcome)
-        else:
-            _run_pool(items, verifier, jobs, on_outcome, summary, full_reports)
+        with guard.installed():
+            if jobs <= 1 or len(items) <= 1:
+                for item in items:
+                    _deliver(verify_item(item, verifier, full_report=full_reports), summary,
+                             on_outcome, guard)
+            else:
+                _run_pool(items, verifier, jobs, on_outcome, summary, full_reports, guard)
     except KeyboardInterrupt:
         summary.interrupted = True
     return summary
+
+
+def _deliver(outcome: ItemOutcome, summary: BatchSummary,
+             on_outcome: Callable[[ItemOutcome], None], guard: _CtrlC) -> None:
+    """Count an outcome and hand it on as one step that Ctrl-C cannot split: the summary
+    of an interrupted batch then counts exactly the items whose output was written."""
+    with guard.held():
+        summary.add(outcome)
+        on_outcome(outcome)
+
+
+class _CtrlC:
+    """While installed, Ctrl-C raises KeyboardInterrupt at once, except inside
+    :meth:`held`, where it is raised as soon as the held step ends. (Python runs signal
+    handlers in the main thread only, whatever thread the signal reached.)"""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may set handlers; it also gets the signal
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+            if self.pending:
+                self.pending = False
+                raise KeyboardInterrupt
 
 
 def _warm_remote_sources(items: Sequence[BatchItem], verifier: Verifier) -> None:
@@ -383,7 +433,7 @@ def _warm_remote_sources(items: Sequence[BatchItem], verifier: Verifier) -> None
 
 def _run_pool(items: Sequence[BatchItem], verifier: Verifier, jobs: int,
               on_outcome: Callable[[ItemOutcome], None], summary: BatchSummary,
-              full_reports: bool) -> None:
+              full_reports: bool, guard: _CtrlC) -> None:
     _warm_remote_sources(items, verifier)
     # Chunks amortise the pickling of items and outcomes; small enough to keep both
     # processes busy to the end and the output flowing.
@@ -392,8 +442,7 @@ def _run_pool(items: Sequence[BatchItem], verifier: Verifier, jobs: int,
         processes=jobs, initializer=_init_worker, initargs=(verifier, full_reports))
     try:
         for outcome in pool.imap(_work, items, chunksize=chunk):
-            summary.add(outcome)
-            on_outcome(outcome)
+            _deliver(outcome, summary, on_outcome, guard)
         pool.close()
     except BaseException:
         pool.terminate()
