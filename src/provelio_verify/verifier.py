@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from . import _anchor_steps, _timestamp_steps
-from ._time import rfc3339
-from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, Network, parse_bundle
+from ._report_parts import existence, extra_keys, with_evidence
+from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, parse_bundle
 from .chain.base import ChainSource
 from .core.digest import check_sha256
+from .core.mode import check_mode
 from .inputs import read_at_most
 from .net import HttpClient
 from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .pathcache import PathCache
 from .policy import Policy
 from .report import (
-    ANCHOR_CHECKS,
     CHECK_IDS,
-    TIMESTAMP_EVIDENCE_CHECKS,
     CheckResult,
     Indication,
     Report,
@@ -36,9 +34,6 @@ from .trust import load_system_roots
 
 BundleInput = str | os.PathLike[str] | bytes | Bundle
 
-#: Bitcoin's tolerance on a block's timestamp: nodes accept a block up to two hours
-#: ahead of their clock, so a block's nTime bounds existence only to nTime + 2 h.
-BLOCK_TIME_TOLERANCE = timedelta(hours=2)
 
 
 class Recorder:
@@ -241,7 +236,7 @@ class Verifier:
             "bundle parses and obeys proof-bundle v1",
             {"bundleSha256": parsed.source_sha256.hex() if parsed.source_sha256 else None},
         ), required=True)
-        rec.run("certificate.mode", lambda: _check_mode(parsed, self.policy), required=True)
+        rec.run("certificate.mode", lambda: check_mode(parsed, self.policy), required=True)
         if parsed.certificate.test_mode and self.policy.allow_test_mode:
             rec.warnings.append("test-mode certificate: accepted by --allow-test-mode, "
                                 "but it is not evidence")
@@ -296,9 +291,9 @@ class Verifier:
         report = Report.build(
             list(rec.results.values()), subject=subject_info, certificate=None,
             existence={"notAfter": None, "evidence": []}, warnings=rec.warnings,
-            extra=_extra(now, self.policy, None, None),
+            extra=extra_keys(now, self.policy, None, None),
         )
-        return _with_evidence(report, None, self.policy)
+        return with_evidence(report, None, self.policy)
 
     # ------------------------------------------------------------------ reports
 
@@ -322,9 +317,9 @@ class Verifier:
             certificate=None,
             existence={"notAfter": None, "evidence": []},
             warnings=rec.warnings,
-            extra=_extra(now, self.policy, None, source),
+            extra=extra_keys(now, self.policy, None, source),
         )
-        return _with_evidence(report, None, self.policy)
+        return with_evidence(report, None, self.policy)
 
     def _report(
         self,
@@ -355,123 +350,16 @@ class Verifier:
                 "sha256Hash": cert.sha256_hash.hex(),
                 "metadata": dict(cert.metadata or {}),
             },
-            existence=_existence(rec, ts_facts, anchor_facts),
+            existence=existence(rec.passed, ts_facts, anchor_facts),
             warnings=rec.warnings,
-            extra={**_extra(now, self.policy, bundle, source, ts_facts, anchor_facts),
+            extra={**extra_keys(now, self.policy, bundle, source, ts_facts, anchor_facts),
                    "timestamp": ts_facts.summary if ts_facts else None},
         )
-        return _with_evidence(report, bundle, self.policy)
+        return with_evidence(report, bundle, self.policy)
 
 
 def _raise(exc: Exception) -> Passed:
     raise exc
-
-
-def _check_mode(bundle: Bundle, policy: Policy) -> Passed:
-    """(1) Contract section 4: a test-mode certificate is FAILED unless allowed; a
-    testMode that contradicts anchor.network is FAILED."""
-    cert = bundle.certificate
-    network = bundle.anchor.network if bundle.anchor else None
-    if cert.test_mode and network is Network.MAINNET:
-        raise CheckFailure(
-            SubIndication.NETWORK_MISMATCH,
-            "testMode is true but anchor.network is mainnet: test certificates are not "
-            "anchored on mainnet",
-            {"testMode": True, "network": network.value},
-        )
-    if not cert.test_mode and network is not None and network is not Network.MAINNET:
-        raise CheckFailure(
-            SubIndication.NETWORK_MISMATCH,
-            f"testMode is false but anchor.network is {network.value}: live certificates "
-            "are anchored on mainnet",
-            {"testMode": False, "network": network.value},
-        )
-    if cert.test_mode and not policy.allow_test_mode:
-        raise CheckFailure(
-            SubIndication.TEST_MODE,
-            "test-mode certificate: not evidence (pass --allow-test-mode to check it anyway)",
-            {"testMode": True, "network": network.value if network else None},
-        )
-    mode = "test-mode certificate, allowed by policy" if cert.test_mode else "live certificate"
-    where = f" anchored on {network.value}" if network else ""
-    return Passed(f"{mode}{where}",
-                  {"testMode": cert.test_mode, "network": network.value if network else None})
-
-
-def _existence(
-    rec: Recorder,
-    ts: _timestamp_steps.TimestampFacts | None,
-    anchor: _anchor_steps.AnchorFacts | None,
-) -> dict[str, Any]:
-    """Contract section 4: the earliest bound over the evidence that PASSED."""
-    bounds: list[tuple[datetime, str]] = []
-    if rec.passed("file.sha256"):
-        if ts is not None and ts.not_after is not None and all(
-            rec.passed(c) for c in TIMESTAMP_EVIDENCE_CHECKS
-        ):
-            bounds.append((ts.not_after, "rfc3161"))
-        if anchor is not None and anchor.block_time is not None and all(
-            rec.passed(c) for c in ANCHOR_CHECKS
-        ):
-            bounds.append((anchor.block_time + BLOCK_TIME_TOLERANCE, "bitcoin"))
-    if not bounds:
-        return {"notAfter": None, "evidence": []}
-    return {
-        "notAfter": rfc3339(min(b for b, _ in bounds), round_up=True),
-        "evidence": [name for _, name in bounds],
-    }
-
-
-def _extra(
-    now: datetime,
-    policy: Policy,
-    bundle: Bundle | None,
-    source: str | None,
-    ts: _timestamp_steps.TimestampFacts | None = None,
-    anchor: _anchor_steps.AnchorFacts | None = None,
-) -> dict[str, Any]:
-    gen_time = ts.gen_time if ts is not None else None
-    block_time = anchor.block_time if anchor is not None else None
-    return {
-        "verifiedAt": rfc3339(now),
-        "policy": {
-            "minConfirmations": policy.min_confirmations,
-            "requireAnchor": policy.require_anchor,
-            "requireRevocation": policy.require_revocation,
-            "allowTestMode": policy.allow_test_mode,
-            "allowLegacySha1": policy.allow_legacy_sha1,
-            "tsaRoots": len(policy.tsa_roots),
-            "systemRoots": policy.use_system_roots,
-            "crls": len(policy.crls),
-            "ocspResponses": len(policy.ocsp_responses),
-            "fetchRevocation": policy.fetch_revocation,
-        },
-        "bundle": {
-            "sha256": bundle.source_sha256.hex() if bundle and bundle.source_sha256 else None,
-            "path": source,
-        },
-        # The times the token and the block header state; they count towards
-        # existence.notAfter only where every check of that evidence PASSED.
-        "times": {
-            "genTime": rfc3339(gen_time) if gen_time is not None else None,
-            "blockTime": rfc3339(block_time) if block_time is not None else None,
-        },
-    }
-
-
-def _with_evidence(report: Report, bundle: Bundle | None, policy: Policy) -> Report:
-    """Add what the evidence report shows (environment, trust anchors, howToCheck),
-    computed when the report is first rendered."""
-    return dataclasses.replace(
-        report, derived=functools.partial(_evidence_keys, bundle=bundle, policy=policy))
-
-
-def _evidence_keys(report: dict[str, Any], *, bundle: Bundle | None,
-                   policy: Policy) -> dict[str, Any]:
-    # Imported here: a run that never renders a report never loads the renderer.
-    from .evidence_report import evidence_keys
-
-    return evidence_keys(report, bundle, policy)
 
 
 def verify(
