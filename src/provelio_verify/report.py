@@ -247,10 +247,6 @@ class Report:
                 return c
         return None
 
-    @property
-    def passed(self) -> bool:
-        return self.indication is Indication.PASSED
-
     def raise_for_indication(self) -> None:
         """Return quietly when PASSED.
 

@@ -89,6 +89,13 @@ class Recorder:
         self._add(CheckResult(check_id, Indication.INDETERMINATE, sub_indication, message,
                               dict(details or {}), required))
 
+    def skip_unrecorded(self, message: str) -> None:
+        """Record every check not recorded yet as INDETERMINATE / NOT_EVALUATED (when
+        nothing after a failed prerequisite can be judged)."""
+        for check_id in CHECK_IDS:
+            if check_id not in self.results:
+                self.skip(check_id, SubIndication.NOT_EVALUATED, message, required=True)
+
     def annotate(self, check_id: str, how_to_check: Sequence[str]) -> None:
         """Add the commands a person can run to re-check ``check_id`` by hand (its
         ``details["howToCheck"]``), whatever its outcome."""
@@ -285,9 +292,7 @@ class Verifier:
             hint = f"; find the proof bundle for SHA-256 {subj.sha256.hex()}"
         rec.skip("bundle.format", SubIndication.PROOF_NOT_FOUND,
                  f"{reason}: nothing proves this file{hint}", required=True)
-        for check_id in CHECK_IDS[1:]:
-            rec.skip(check_id, SubIndication.NOT_EVALUATED,
-                     "not evaluated: no proof bundle", required=True)
+        rec.skip_unrecorded("not evaluated: no proof bundle")
         report = Report.build(
             list(rec.results.values()), subject=subject_info, certificate=None,
             existence={"notAfter": None, "evidence": []}, warnings=rec.warnings,
@@ -305,9 +310,7 @@ class Verifier:
             SubIndication.FORMAT_FAILURE, str(error),
             {"field": error.field, "problem": error.problem},
         )), required=True)
-        for check_id in CHECK_IDS[1:]:
-            rec.skip(check_id, SubIndication.NOT_EVALUATED,
-                     "not evaluated: the bundle is malformed", required=True)
+        rec.skip_unrecorded("not evaluated: the bundle is malformed")
         subject_info: dict[str, Any] = {"sha256": None, "path": None, "size": None}
         if isinstance(subject, (str, os.PathLike)):
             subject_info["path"] = os.fspath(subject)
