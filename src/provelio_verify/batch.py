@@ -112,7 +112,7 @@ def verify_item(item: BatchItem, verifier: Verifier, *, full_report: bool = True
         item=item,
         indication=report.indication,
         sub_indication=report.sub_indication.value if report.sub_indication else None,
-        deciding=(deciding.id, deciding.message) if deciding else None,
+        deciding=(deciding.id, deciding.message) if deciding is not None else None,
         failed_checks=tuple(c.id for c in report.checks if c.indication is Indication.FAILED),
         report=data,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
@@ -28,6 +28,14 @@ class Indication(enum.StrEnum):
     PASSED = "PASSED"
     FAILED = "FAILED"
     INDETERMINATE = "INDETERMINATE"
+
+    def __bool__(self) -> NoReturn:
+        # A StrEnum member is a non-empty str, so without this every indication, FAILED
+        # included, would be true in ``if report.indication:``.
+        raise TypeError(
+            f"an Indication has no truth value (this one is {self.value}): compare it, "
+            "e.g. indication is Indication.PASSED"
+        )
 
 
 class SubIndication(enum.StrEnum):
@@ -119,6 +127,12 @@ class CheckResult:
                 f"check {self.id}: a sub-indication goes with FAILED or INDETERMINATE only"
             )
 
+    def __bool__(self) -> NoReturn:
+        raise TypeError(
+            f"a CheckResult has no truth value (check {self.id} is {self.indication.value}): "
+            "compare check.indication with Indication.PASSED"
+        )
+
     @functools.cached_property
     def _details_json(self) -> Any:
         # Converted once: a report is rendered several times (JSON, evidence keys, HTML).
@@ -157,7 +171,8 @@ class VerificationError(Exception):
     def __init__(self, report: Report) -> None:
         self.report = report
         first = report.deciding_check()
-        reason = f"{first.id}: {first.message}" if first else "no check decided"
+        reason = f"{first.id}: {first.message}" if first is not None \
+            else "no check decided"
         super().__init__(f"verification {report.indication.value}: {reason}")
 
 
@@ -222,8 +237,18 @@ class Report:
             "or call report.raise_for_indication()"
         )
 
-    def __iter__(self) -> Iterator[CheckResult]:
-        return iter(self.checks)
+    def __iter__(self) -> NoReturn:
+        # Not iterable: ``all(report)`` would read as "every check passed" and be true
+        # for a FAILED report (its items have no truth value either, but an empty or
+        # careless loop should not start at all). The checks are ``report.checks``.
+        raise TypeError(
+            "a Report is not iterable: iterate over report.checks, and compare each "
+            "check.indication with Indication.PASSED"
+        )
+
+    def __contains__(self, item: object) -> NoReturn:
+        raise TypeError("a Report is not a container: look checks up with report.check(id) "
+                        "or in report.checks")
 
     def check(self, check_id: str) -> CheckResult:
         """The result of one check by id.
