@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import _anchor_steps, _timestamp_steps
-from ._time import rfc3339
+from ._time import rfc3339, shift
 from .bundle import Bundle
 from .policy import Policy
 from .report import ANCHOR_CHECKS, TIMESTAMP_EVIDENCE_CHECKS, Report
@@ -35,7 +35,9 @@ def existence(
         if anchor is not None and anchor.block_time is not None and all(
             passed(c) for c in ANCHOR_CHECKS
         ):
-            bounds.append((anchor.block_time + BLOCK_TIME_TOLERANCE, "bitcoin"))
+            # nTime is a uint32 (at most 2106-02-07), so this sum cannot reach the
+            # calendar's end; shift() holds it there all the same.
+            bounds.append((shift(anchor.block_time, BLOCK_TIME_TOLERANCE), "bitcoin"))
     if not bounds:
         return {"notAfter": None, "evidence": []}
     return {

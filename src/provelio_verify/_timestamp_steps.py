@@ -145,9 +145,12 @@ def run(
         return facts
     signer = lookup()
     # (4) D1, D2: the path at genTime ± accuracy, evaluated once for the checks that
-    # need it (inside them, so that a defect there is a result, not a crash).
-    interval = Interval(token.gen_time, token.earliest, token.latest)
-    path = _Once(lambda: env.path_cache.evaluate(signer, helpers, roots, validator, interval))
+    # need it (inside them, so that a defect there is a result, not a crash; the
+    # interval too: core.tstinfo bounds accuracy and keeps genTime clear of the
+    # calendar's ends, so it cannot overflow, but if it did that would be a result).
+    path = _Once(lambda: env.path_cache.evaluate(
+        signer, helpers, roots, validator,
+        Interval(token.gen_time, token.earliest, token.latest)))
     # (5) B7, C7: the signed attributes bind the signer certificate.
     check("timestamp.signing-certificate", lambda: check_signing_certificate(
         token, signer, path().chain if path().status == VALID else None, path().chain))

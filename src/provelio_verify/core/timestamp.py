@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from .._time import shift
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
 from .algorithms import BROKEN_DIGESTS, DIGEST_SIZES, pretty
@@ -29,7 +30,9 @@ def check_gen_time(token: Token, now: datetime) -> None:
     Raises:
         CheckFailure: FORMAT_FAILURE for a genTime in the future.
     """
-    limit = now + token.margin + FUTURE_TOLERANCE
+    # The clock may be any instant a caller or a capsule names (up to 9999-12-31):
+    # the sum is held to the calendar's end rather than overflowing (see _time.shift).
+    limit = shift(now, token.margin + FUTURE_TOLERANCE)
     if token.gen_time > limit:
         raise _format(
             f"token genTime {token.gen_time.isoformat()} is later than this verifier's clock "

@@ -29,6 +29,18 @@ from .fields import algorithm_id, boolean, format_failure, integer, oid_of
 
 #: RFC 3161 §2.4.2: GeneralizedTime in UTC, "YYYYMMDDhhmmss[.s...]Z".
 _GEN_TIME = re.compile(rb"\d{14}(\.\d+)?Z")
+#: The largest accuracy accepted. RFC 3161 sets none, but accuracy is the TSA's bound
+#: on its own clock's error: real TSAs state a second or less (ETSI EN 319 421 asks
+#: 1 s of a qualified one). A token unsure of its time by more than a day does not
+#: date anything to the day, and an unbounded value (10^20 s) cannot even be added
+#: to a date.
+MAX_ACCURACY = timedelta(days=1)
+#: How far from the ends of the calendar (years 1 and 9999) genTime must lie. Every
+#: sum this verifier forms from a genTime (± accuracy, the future tolerance, rounding
+#: up to the second) moves it by less than this, so none can overflow.
+GEN_TIME_HEADROOM = 2 * MAX_ACCURACY
+_EARLIEST_GEN_TIME = datetime.min.replace(tzinfo=UTC) + GEN_TIME_HEADROOM
+_LATEST_GEN_TIME = datetime.max.replace(tzinfo=UTC) - GEN_TIME_HEADROOM
 
 
 @dataclass(frozen=True)
@@ -77,13 +89,21 @@ def read_tst_info(e_content: bytes) -> dict[str, Any]:
     warnings: list[str] = []
     if raw_time.endswith(b"0Z") and b"." in raw_time:
         warnings.append("TSTInfo genTime has trailing zeros in its fraction (not DER)")
+    gen_time = _utc_time(raw_time)
+    if not _EARLIEST_GEN_TIME <= gen_time <= _LATEST_GEN_TIME:
+        raise format_failure(
+            f"TSTInfo genTime {gen_time.isoformat().replace('+00:00', 'Z')} is within "
+            f"{GEN_TIME_HEADROOM.days} days of the end of the calendar (years 1 to 9999): "
+            f"it must lie between {_EARLIEST_GEN_TIME.date().isoformat()} and "
+            f"{_LATEST_GEN_TIME.date().isoformat()} for genTime ± accuracy to be computed",
+            {"genTime": raw_time.decode("ascii")})
     optional = _tst_optional(fields[5:])
     # (8) C8: no extension is understood here, so none may be critical.
     critical = [oid for oid, crit in optional["extensions"] if crit]
     if critical:
         raise format_failure(f"TSTInfo has critical extension(s) {', '.join(critical)} that this "
                              "verifier does not understand", {"criticalExtensions": critical})
-    return {**optional, "gen_time": _utc_time(raw_time), "policy": oid_of(fields[1]),
+    return {**optional, "gen_time": gen_time, "policy": oid_of(fields[1]),
             "serial": integer(fields[3]), "imprint_algorithm_id": algorithm_id(imprint[0]),
             "imprint": imprint[1].contents, "warnings": tuple(warnings)}
 
@@ -164,4 +184,14 @@ def _accuracy(node: Node) -> Accuracy:
         if value is not None and not 1 <= value <= 999:
             raise format_failure(f"TSTInfo accuracy {name} is {value}, outside 1..999 "
                                  "(RFC 3161 §2.4.2)", {name: value})
-    return Accuracy(seconds, parts["millis"] or 0, parts["micros"] or 0)
+    millis, micros = parts["millis"] or 0, parts["micros"] or 0
+    # Compared as integers: a timedelta of 10^20 s cannot be built.
+    total_micros = (seconds * 1000 + millis) * 1000 + micros
+    limit_micros = MAX_ACCURACY // timedelta(microseconds=1)
+    if total_micros > limit_micros:
+        raise format_failure(
+            f"TSTInfo accuracy is {seconds} s {millis} ms {micros} µs, over the limit of "
+            f"{MAX_ACCURACY.total_seconds():g} s: a token that uncertain of its own time "
+            "dates nothing", {"seconds": seconds, "millis": millis, "micros": micros,
+                              "limitSeconds": int(MAX_ACCURACY.total_seconds())})
+    return Accuracy(seconds, millis, micros)
