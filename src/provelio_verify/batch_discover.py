@@ -7,12 +7,13 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import InputError
-from .inputs import read_bounded
+from .inputs import read_bounded, regular_file_problem
 
 PROOF_SUFFIX = ".proof.json"
 MANIFEST_COLUMNS = ("file", "proof", "digest")
@@ -81,6 +82,7 @@ def _discover_folder(root: str) -> tuple[list[BatchItem], list[str]]:
             problem = f"proof {proof_rel} has no file {rel} beside it"
         elif proof_path is None:
             problem = f"file {rel} has no proof {proof_rel} beside it"
+        problem = problem or _not_regular(file_path, proof_path)
         items.append(BatchItem(len(items), rel, file_path, proof_path,
                                size=_size(file_path), problem=problem))
     notes = [f"{hidden} hidden file(s) (names starting with '.') ignored"] if hidden else []
@@ -103,7 +105,12 @@ def _discover_manifest(path: str) -> tuple[list[BatchItem], list[str]]:
     base = os.path.dirname(os.path.abspath(path))
     items: list[BatchItem] = []
     for line, row in rows:
-        items.append(_manifest_item(len(items), line, row, base))
+        try:
+            items.append(_manifest_item(len(items), line, row, base))
+        except Exception as exc:  # noqa: BLE001 - one bad row is that row's problem
+            items.append(BatchItem(len(items), f"line {line}", None, None,
+                                   problem=f"manifest line {line} cannot be used "
+                                           f"({type(exc).__name__}: {exc})"))
     return items, []
 
 
@@ -114,7 +121,14 @@ def _csv_rows(text: str, path: str) -> Iterator[tuple[int, dict[str, Any] | str]
         raise InputError(f"{path}: CSV header must name file (or digest) and proof columns, "
                          f"got {', '.join(header) or 'nothing'}")
     reader.fieldnames = header
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv's limit: this row only
+            yield reader.line_num, f"not readable CSV: {exc}"
+            continue
         if None in row:
             yield reader.line_num, "row has more fields than the header"
             continue
@@ -129,6 +143,9 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             yield number, f"not JSON: {exc.msg}"
+            continue
+        except (ValueError, RecursionError) as exc:  # too many digits, too deep: this row
+            yield number, f"not readable JSON: {exc}"
             continue
         yield number, row if isinstance(row, dict) else "not a JSON object"
 
@@ -157,14 +174,27 @@ def _manifest_item(index: int, line: int, row: dict[str, Any] | str,
         problem = f"manifest line {line}: no proof given"
     elif file_path is None and digest is None:
         problem = f"manifest line {line}: neither file nor digest given"
+    problem = problem or _not_regular(file_path, proof_path)
     return BatchItem(index, name, file_path, proof_path, digest=digest,
                      size=_size(file_path), problem=problem)
 
 
+def _not_regular(*paths: str | None) -> str | None:
+    """Why an item cannot be read at all: a path of it is a FIFO, a device, a socket or
+    a folder (its verification then reports the same, without opening it)."""
+    for path in paths:
+        problem = regular_file_problem(path) if path is not None else None
+        if problem is not None:
+            return problem
+    return None
+
+
 def _size(path: str | None) -> int:
+    """A regular file's size, for progress (0 for anything else)."""
     if path is None:
         return 0
     try:
-        return os.stat(path).st_size
-    except OSError:
+        info = os.stat(path)
+    except (OSError, ValueError):  # ValueError: a NUL in a manifest's path
         return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0

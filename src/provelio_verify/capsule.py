@@ -40,6 +40,7 @@ from ._version import __version__
 from .chain.base import ChainSource
 from .chain.replay import ReplaySource
 from .errors import InputError
+from .inputs import read_at_most
 from .policy import Policy
 from .report import Report
 from .subject import Missing, Subject
@@ -283,9 +284,10 @@ def load_capsule(folder: str | os.PathLike[str]) -> Capsule:
 def _verified_files(root: str) -> dict[str, bytes]:
     sums_path = os.path.join(root, SUMS)
     try:
-        with open(sums_path, encoding="ascii") as stream:
-            lines = stream.read(MAX_FILE_BYTES).splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        # Regular files only: a FIFO or device in a capsule is refused, never read.
+        lines = read_at_most(sums_path, MAX_FILE_BYTES)[:MAX_FILE_BYTES].decode(
+            "ascii").splitlines()
+    except (InputError, UnicodeDecodeError) as exc:
         raise CapsuleError(f"{root}: no readable {SUMS} ({exc}); not a capsule") from None
     files: dict[str, bytes] = {}
     for number, line in enumerate(lines, start=1):
@@ -297,11 +299,9 @@ def _verified_files(root: str) -> dict[str, bytes]:
             raise CapsuleError(f"{sums_path} line {number} names a file outside the capsule")
         path = os.path.join(root, name)
         try:
-            with open(path, "rb") as stream:
-                data = stream.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise CapsuleError(f"capsule file {name} cannot be read: "
-                               f"{exc.strerror or exc}") from None
+            data = read_at_most(path, MAX_FILE_BYTES)
+        except InputError as exc:
+            raise CapsuleError(f"capsule file {name} cannot be read ({exc})") from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
             raise CapsuleError(f"capsule file {name} has SHA-256 {actual}, not {expected} "

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from .core.digest import hash_stream
 from .errors import InputError
+from .inputs import open_regular
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -103,10 +103,9 @@ def open_subject(
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         try:
-            with open(path, "rb") as stream:
+            # Refuses a FIFO, device or socket before reading (never a hang).
+            with open_regular(path) as stream:
                 info = os.fstat(stream.fileno())
-                if not stat.S_ISREG(info.st_mode):
-                    raise InputError(f"{path}: not a regular file")
                 if on_size is not None:
                     on_size(info.st_size)
                 digests, size = hash_stream(stream, wanted, progress=progress,

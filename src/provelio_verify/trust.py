@@ -41,7 +41,10 @@ def load_certificates(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
         found: list[bytes] = []
         for entry in entries:
             full = os.path.join(name, entry)
-            if os.path.isfile(full) and not entry.startswith("."):
+            # Subfolders and hidden files are not looked at; anything else must be a
+            # regular file of certificates (a FIFO or device there is refused, not
+            # skipped: the user may have meant it as a root).
+            if not entry.startswith(".") and not os.path.isdir(full):
                 found.extend(_load_file(full))
         if not found:
             raise InputError(f"{name}: no certificate in this folder")

@@ -20,6 +20,8 @@ from ..checkpoints import mainnet_checkpoints
 from ..core.bitcoin import HEADER_SIZE, NETWORKS, dsha256, network_of_genesis
 from ..core.checkpoints import Checkpoints
 from ..core.headers import HeaderRun, HeaderRunError, validate_run
+from ..errors import InputError
+from ..inputs import read_at_most
 from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
 
 #: Four million headers (320 MB): more than the mainnet chain will hold for decades.
@@ -75,11 +77,10 @@ class HeadersFileSource(ChainSource):
             return self._run
 
     def _load(self) -> HeaderRun:
-        try:
-            with open(self.path, "rb") as stream:
-                data = stream.read(MAX_HEADERS_FILE_BYTES + 1)
-        except OSError as exc:
-            raise SourceUnavailable(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        try:  # a FIFO or device is refused, never read (nor waited on)
+            data = read_at_most(self.path, MAX_HEADERS_FILE_BYTES)
+        except InputError as exc:
+            raise SourceUnavailable(str(exc)) from None
         if len(data) > MAX_HEADERS_FILE_BYTES:
             raise SourceInvalid(f"the file is over the limit of {MAX_HEADERS_FILE_BYTES} bytes")
         if len(data) < HEADER_SIZE or len(data) % HEADER_SIZE:
