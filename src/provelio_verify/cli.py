@@ -110,7 +110,7 @@ def _fail_usage(message: str) -> None:
 @click.option("--fetch-revocation", is_flag=True,
               help="Allow fetching the TSA certificate's CRLs and OCSP over the network.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-@click.option("--batch", "batch_source", metavar="SOURCE",
+@click.option("--batch", "batch_source", metavar="SOURCE", type=click.Path(),
               help="Verify many certificates: a folder (NAME beside NAME.proof.json) or a "
                    "manifest (.csv or .jsonl with file, proof, optional digest).")
 @click.option("--jsonl", "jsonl_path", metavar="PATH", type=click.Path(dir_okay=False),
@@ -197,17 +197,18 @@ def command(
     if rpc_cookie and not bitcoin_node:
         _fail_usage("--rpc-cookie goes with --bitcoin-node")
     try:
-        roots: list[bytes] = []
-        for root_path in tsa_roots:
-            roots.extend(load_certificates(root_path))
-        for path in filter(None, (headers_path, rpc_cookie)):
-            _check_readable(path)
-        inputs = [*paths, batch_source, *tsa_roots, headers_path, rpc_cookie]
+        # Before anything is read or written: no output may be an input (nor another).
+        inputs = input_paths(ctx)
         _check_report_paths(html_path, pdf_path, inputs=inputs)
         if jsonl_path:
             check_output_path(jsonl_path, [*inputs, html_path, pdf_path])
         if save_dir:
             _check_capsule_dir(save_dir, [*inputs, html_path, pdf_path])
+        roots: list[bytes] = []
+        for root_path in tsa_roots:
+            roots.extend(load_certificates(root_path))
+        for path in filter(None, (headers_path, rpc_cookie)):
+            _check_readable(path)
         policy = Policy(
             tsa_roots=tuple(dict.fromkeys(roots)),
             use_system_roots=system_roots,
@@ -252,6 +253,24 @@ def command(
         click.echo(f"evidence capsule written to {save_dir} "
                    f"(re-verify offline: provelio-verify --evidence {save_dir})")
     sys.exit(EXIT_CODES[report.indication])
+
+
+#: The options naming what a run writes. Every other path option names something the
+#: run reads (see :func:`input_paths`).
+OUTPUT_OPTIONS = ("jsonl_path", "html_path", "pdf_path", "save_dir")
+
+
+def input_paths(ctx: click.Context) -> list[str | None]:
+    """Every path this run reads: the value of each path argument and option that is
+    not an output. Taken from the command's own parameters, so an input option added
+    later is covered without being listed here."""
+    found: list[str | None] = []
+    for param in ctx.command.params:
+        if param.name in OUTPUT_OPTIONS or not isinstance(param.type, click.Path):
+            continue
+        value = ctx.params.get(param.name or "")
+        found.extend(v for v in (value if isinstance(value, tuple) else (value,)) if v)
+    return found
 
 
 def _write_reports(report: Report, html_path: str | None, pdf_path: str | None) -> None:

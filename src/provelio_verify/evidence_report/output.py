@@ -124,18 +124,47 @@ def check_output_path(
     folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
         raise InputError(f"cannot write {target}: folder {folder} does not exist")
+    # Compared by resolved path (symlinks, "./x" against "x") and, for what exists, by
+    # device and inode (hard links, bind mounts, a folder reached another way).
     real = os.path.realpath(target)
+    target_id = _file_id(target)
+    folders = _folder_ids(folder)
     for item in inputs:
         if item is None:
             continue
         source = os.fspath(item)
         source_real = os.path.realpath(source)
-        if real == source_real or (os.path.exists(target) and os.path.exists(source)
-                                   and os.path.samefile(target, source)):
+        source_id = _file_id(source)
+        if real == source_real or (target_id is not None and target_id == source_id):
             raise InputError(f"refusing to write the report to {target}: it is the same "
                              f"file as {source}, which this verification reads or writes")
-        if os.path.isdir(source_real) and real.startswith(source_real.rstrip(os.sep) + os.sep):
-            raise InputError(f"refusing to write the report into the input folder {source}")
+        if os.path.isdir(source_real) and (
+                real.startswith(source_real.rstrip(os.sep) + os.sep) or source_id in folders):
+            raise InputError(f"refusing to write the report {target} into the input "
+                             f"folder {source}")
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of what ``path`` names, None when it does not exist."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _folder_ids(folder: str) -> set[tuple[int, int]]:
+    """``(st_dev, st_ino)`` of ``folder`` and of every folder above it."""
+    found: set[tuple[int, int]] = set()
+    current = os.path.realpath(folder)
+    while True:
+        at = _file_id(current)
+        if at is not None:
+            found.add(at)
+        parent = os.path.dirname(current)
+        if parent == current:
+            return found
+        current = parent
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
