@@ -11,18 +11,21 @@ import contextlib
 import multiprocessing
 import signal
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
+from ._report_parts import extra_keys
 from .batch_discover import BatchItem, discover
-from .bundle import MAX_BUNDLE_BYTES, BundleFormatError, parse_bundle
+from .bundle import MAX_BUNDLE_BYTES, parse_bundle
 from .errors import InputError
 from .inputs import read_at_most
-from .report import Indication, Report
+from .report import CheckResult, Indication, Report, SubIndication
 from .subject import Digest, Missing
-from .verifier import Verifier
+from .verifier import Recorder, Verifier
 
 __all__ = ["BatchItem", "BatchSummary", "ItemOutcome", "discover", "run_batch",
            "verify_item"]
@@ -97,8 +100,19 @@ def verify_item(item: BatchItem, verifier: Verifier, *, full_report: bool = True
     """Verify one item exactly as a single run would; a missing or unreadable file or
     proof becomes part of the item's report, never an exception. Without
     ``full_report`` the outcome carries the verdict but not the rendered report (a
-    batch that writes no report need not render one)."""
-    report = _report_for(item, verifier)
+    batch that writes no report need not render one).
+
+    Whatever else goes wrong with the item (a defect raising an unexpected exception,
+    in verifying or in rendering its report) becomes its report too: INDETERMINATE /
+    INTERNAL_ERROR. One item can never stop a batch.
+    """
+    try:
+        return _outcome(item, _report_for(item, verifier), full_report)
+    except Exception as exc:  # noqa: BLE001 - the one place a batch item's defect is caught
+        return _outcome(item, _internal_error(item, verifier, exc), full_report)
+
+
+def _outcome(item: BatchItem, report: Report, full_report: bool) -> ItemOutcome:
     if full_report:
         data = report.to_dict()
     else:
@@ -143,6 +157,24 @@ def _report_for(item: BatchItem, verifier: Verifier) -> Report:
             f"manifest digest {item.digest.lower()} is not the file's SHA-256 "
             f"{report.subject.get('sha256')}"))
     return report
+
+
+def _internal_error(item: BatchItem, verifier: Verifier, exc: Exception) -> Report:
+    """The report of an item whose verification raised what no check catches (a defect
+    of this tool): INDETERMINATE / INTERNAL_ERROR, with the traceback for ``-v``."""
+    rec = Recorder()
+    rec.results["bundle.format"] = CheckResult(
+        "bundle.format", Indication.INDETERMINATE, SubIndication.INTERNAL_ERROR,
+        f"internal error verifying item {item.name} ({type(exc).__name__}: {exc}); "
+        "please report it with the item's files", {}, True,
+        traceback=traceback.format_exc())
+    rec.skip_unrecorded("not evaluated: internal error")
+    now = verifier.policy.now or datetime.now(UTC)
+    return Report.build(
+        list(rec.results.values()),
+        subject={"sha256": None, "path": item.file, "size": None}, certificate=None,
+        existence={"notAfter": None, "evidence": []},
+        extra=extra_keys(now, verifier.policy, None, item.proof))
 
 
 def _without_proof(verifier: Verifier, file: str | None, reason: str) -> Report:
@@ -263,8 +295,8 @@ def _warm_remote_sources(items: Sequence[BatchItem], verifier: Verifier) -> None
             continue
         try:
             bundle = parse_bundle(read_at_most(item.proof, MAX_BUNDLE_BYTES))
-        except (InputError, BundleFormatError):
-            continue  # the item's own verification reports it
+        except Exception:  # noqa: BLE001 - whatever it is, the item's own report says it
+            continue
         anchor = bundle.anchor
         if anchor is None or anchor.block is None:
             continue

@@ -119,6 +119,8 @@ def check_output_path(
             its folder does not exist.
     """
     target = os.fspath(path)
+    if "\0" in target:
+        raise InputError(f"cannot write {target!r}: a file name holds no NUL character")
     if os.path.isdir(target):
         raise InputError(f"{target} is a folder; give a file name for the report")
     folder = os.path.dirname(os.path.abspath(target))
@@ -133,6 +135,8 @@ def check_output_path(
         if item is None:
             continue
         source = os.fspath(item)
+        if "\0" in source:
+            continue  # names no file (a manifest row may say anything): cannot be the output
         source_real = os.path.realpath(source)
         source_id = _file_id(source)
         if real == source_real or (target_id is not None and target_id == source_id):
