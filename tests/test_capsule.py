@@ -21,11 +21,13 @@ from conftest import SCENARIOS, run_cli
 from gen.revocation import crl
 from gen.tsa_world import REVOCATION_TIME
 from gen.world import world
-from provelio_verify import Indication
+from provelio_verify import Indication, Policy
 from provelio_verify.capsule import CapsuleError, load_capsule, reverify, save_capsule
 
 OK = SCENARIOS / "ok-confirmed-regtest"
 BASE = ["document.txt", "proof.json", "--tsa-roots", "roots.pem", "--allow-test-mode"]
+#: A re-verification's trust and policy: the re-verifier's own, on the command line.
+TRUST = ["--tsa-roots", "roots.pem", "--allow-test-mode"]
 
 
 def _copy_case(tmp_path: Path) -> Path:
@@ -39,7 +41,7 @@ def _same_verdicts(recorded: dict, now: dict) -> None:
     assert now["subIndication"] == recorded["subIndication"]
     assert now["existence"] == recorded["existence"]
     assert now["subject"]["sha256"] == recorded["subject"]["sha256"]
-    assert now["verifiedAt"] == recorded["verifiedAt"]  # as of the recorded moment
+    assert now["verifiedAt"] >= recorded["verifiedAt"]  # this verifier's clock, not the record's
     for old, new in zip(recorded["checks"], now["checks"], strict=True):
         assert (new["id"], new["indication"], new["subIndication"]) == \
             (old["id"], old["indication"], old["subIndication"])
@@ -62,10 +64,15 @@ def test_capsule_from_loopback_sources_reverifies_with_the_sources_stopped(tmp_p
     live = run_cli([*BASE, "--esplora", esplora.url, "--json"], cwd=case)
     assert json.loads(live.stdout)["indication"] == "INDETERMINATE"
     # ...but the capsule re-verifies offline, to the same report.
-    again = run_cli(["--evidence", "capsule", "--json"], cwd=case)
+    again = run_cli(["--evidence", "capsule", *TRUST, "--json"], cwd=case)
     assert again.returncode == 0, again.stderr
     now = json.loads(again.stdout)
     _same_verdicts(recorded, now)
+    # The chain was judged by the header run the capsule holds, fetched from a source.
+    manifest = json.loads((case / "capsule" / "capsule.json").read_text())
+    assert manifest["files"]["chainHeaders"] == "chain/headers.bin"
+    assert manifest["chainHeaders"]["firstHeight"] == 0  # regtest: from the genesis
+    assert any("judged by the capsule's chain/headers.bin" in w for w in now["warnings"])
     assert any("the verdict is the one recorded" in w for w in now["warnings"])
     assert any("was not read again" in w for w in now["warnings"])
     # No credentials were written anywhere in the capsule.
@@ -94,8 +101,11 @@ def test_capsule_holds_a_checksummed_record_a_person_can_check(tmp_path):
     assert manifest["sources"] == [{"source": "headers-file headers.bin", "kind": "headers-file"}]
     # Without the headers file, the capsule still re-verifies (answers replayed).
     (case / "headers.bin").unlink()
-    again = run_cli(["--evidence", "capsule"], cwd=case)
+    again = run_cli(["--evidence", "capsule", *TRUST], cwd=case)
     assert again.returncode == 0 and "the verdict is the one recorded" in again.stdout
+    # Sliced from the headers file: from its genesis to its tip.
+    assert (capsule / "chain" / "headers.bin").read_bytes() == \
+        (OK / "headers.bin").read_bytes()
 
 
 def test_an_altered_capsule_is_refused_naming_the_file(tmp_path):
@@ -103,36 +113,55 @@ def test_an_altered_capsule_is_refused_naming_the_file(tmp_path):
     run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
     answers = case / "capsule" / "chain" / "answers.json"
     answers.write_text(answers.read_text().replace('"height": 3', '"height": 4', 1))
-    proc = run_cli(["--evidence", "capsule"], cwd=case)
+    proc = run_cli(["--evidence", "capsule", *TRUST], cwd=case)
     assert proc.returncode == 2
     assert "chain/answers.json" in proc.stderr and "altered" in proc.stderr
     with pytest.raises(CapsuleError, match="altered"):
         load_capsule(case / "capsule")
 
 
-def test_a_consistently_forged_answer_is_still_caught_by_the_replay(tmp_path):
-    """Rewriting an answer and its checksum does not make a header pass: the replayed
-    header is hashed again."""
+def _resum(capsule: Path) -> None:
+    """Recompute SHA256SUMS, as anyone altering a capsule can."""
+    names = sorted(str(p.relative_to(capsule)) for p in capsule.rglob("*")
+                   if p.is_file() and p.name != "SHA256SUMS")
+    (capsule / "SHA256SUMS").write_text("".join(
+        f"{hashlib.sha256((capsule / n).read_bytes()).hexdigest()}  {n}\n" for n in names))
+
+
+def test_consistently_forged_chain_answers_settle_nothing(tmp_path):
+    """Rewriting recorded header answers and the checksums changes nothing: recorded
+    answers never speak for the chain (the capsule's header run does)."""
     case = _copy_case(tmp_path)
     run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
     capsule = case / "capsule"
     answers = json.loads((capsule / "chain" / "answers.json").read_text())
     for records in answers.values():
         for record in records:
-            if record.get("question") == "header" and isinstance(record.get("answer"), str):
-                record["answer"] = record["answer"][:-2] + ("00" if record["answer"][-2:]
-                                                            != "00" else "01")
+            if record.get("question") in ("header", "blockHash"):
+                record["answer"] = "00" * 32
+            if record.get("question") == "tip":
+                record["answer"] = 10 ** 6
     (capsule / "chain" / "answers.json").write_text(json.dumps(answers))
-    lines = []
-    for line in (capsule / "SHA256SUMS").read_text().splitlines():
-        digest, name = line.split("  ", 1)
-        if name == "chain/answers.json":
-            digest = hashlib.sha256((capsule / name).read_bytes()).hexdigest()
-        lines.append(f"{digest}  {name}")
-    (capsule / "SHA256SUMS").write_text("\n".join(lines) + "\n")
-    proc = run_cli(["--evidence", "capsule", "--json"], cwd=case)
+    _resum(capsule)
+    proc = run_cli(["--evidence", "capsule", *TRUST, "--json"], cwd=case)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stdout
+    assert any("the verdict is the one recorded" in w for w in report["warnings"])
+
+
+def test_a_consistently_forged_header_run_is_caught(tmp_path):
+    case = _copy_case(tmp_path)
+    run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
+    capsule = case / "capsule"
+    run = bytearray((capsule / "chain" / "headers.bin").read_bytes())
+    run[-80 + 36] ^= 1  # the tip's Merkle root: its proof-of-work no longer holds
+    (capsule / "chain" / "headers.bin").write_bytes(bytes(run))
+    _resum(capsule)
+    proc = run_cli(["--evidence", "capsule", *TRUST, "--json"], cwd=case)
     report = json.loads(proc.stdout)
     assert report["indication"] != "PASSED"
+    chain = next(c for c in report["checks"] if c["id"] == "anchor.chain")
+    assert chain["indication"] != "PASSED" and "does not validate" in chain["message"]
     assert any("differs from the one recorded" in w for w in report["warnings"])
 
 
@@ -140,7 +169,7 @@ def test_reverifying_with_a_changed_file_fails_and_says_what_changed(tmp_path):
     case = _copy_case(tmp_path)
     run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
     (case / "document.txt").write_bytes(b"not the document")
-    proc = run_cli(["--evidence", "capsule", "document.txt", "--json"], cwd=case)
+    proc = run_cli(["--evidence", "capsule", "document.txt", *TRUST, "--json"], cwd=case)
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     assert report["subIndication"] == "HASH_FAILURE"
@@ -148,14 +177,13 @@ def test_reverifying_with_a_changed_file_fails_and_says_what_changed(tmp_path):
 
 
 @pytest.mark.parametrize("extra", [
-    ["--tsa-roots", "roots.pem"], ["--min-confirmations", "2"], ["--allow-test-mode"],
-    ["--headers", "headers.bin"], ["--save-evidence", "other"],
+    ["--save-evidence", "other"], ["--digest", "00" * 32], ["--jobs", "2"],
 ])
-def test_options_a_capsule_fixes_are_refused_with_evidence(tmp_path, extra):
+def test_options_that_do_not_go_with_evidence_are_refused(tmp_path, extra):
     case = _copy_case(tmp_path)
     run_cli([*BASE, "--headers", "headers.bin", "--save-evidence", "capsule"], cwd=case)
-    proc = run_cli(["--evidence", "capsule", *extra], cwd=case)
-    assert proc.returncode == 2 and "cannot change them" in proc.stderr, proc.stderr
+    proc = run_cli(["--evidence", "capsule", *TRUST, *extra], cwd=case)
+    assert proc.returncode == 2 and "do not go with it" in proc.stderr, proc.stderr
 
 
 def test_capsule_folder_must_be_new_and_no_input(tmp_path):
@@ -191,8 +219,9 @@ def test_fetched_revocation_is_kept_and_judged_again_offline(tmp_path, responder
     assert handler.seen == [("GET", "/tsa.crl")]
     handler.crl = b""  # the responder forgets: a live run could no longer settle it
     capsule = load_capsule(tmp_path / "capsule")
-    assert not capsule.policy.fetch_revocation and len(capsule.policy.crls) == 1
-    again = reverify(capsule)
+    assert len(capsule.crls) == 1
+    # Judged against the re-verifier's roots (the same test root here), never fetched.
+    again = reverify(capsule, policy=Policy(tsa_roots=(tsa_world().root.der,)))
     assert again.check("timestamp.revocation").indication is Indication.PASSED
     assert handler.seen == [("GET", "/tsa.crl")]  # nothing fetched the second time
     assert again.indication is verification.report.indication

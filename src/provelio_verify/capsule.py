@@ -7,18 +7,23 @@ Layout of a capsule (format version 1; see docs/evidence-capsule.md)::
     proof.json          the proof bundle, byte for byte as it was read
     token.der           the RFC 3161 token from the bundle (for openssl ts by hand)
     extra-certs.pem     the bundle's extraCerts, if any (untrusted helpers)
-    roots/NN.pem        the trust anchors the verification was given
-    revocation/*.der    CRLs and OCSP responses it was given
+    roots/NN.pem        the trust anchors the verification was given (shown, never trusted)
+    revocation/*.der    CRLs and OCSP responses it was given or fetched
     chain/answers.json  every chain-source answer, by source
+    chain/headers.bin   the run of raw headers around the anchor block, when a source gave it
     report.json         the report as it was produced
     report.html         the same report for a person (self-contained HTML)
     README.txt          what this folder is and how to check it by hand
     SHA256SUMS          SHA-256 of every file above (``sha256sum -c SHA256SUMS``)
 
-Re-verification (:func:`load_capsule`) first checks every file against SHA256SUMS,
-then runs the whole verification again with the recorded policy, the recorded trust
-anchors and revocation data, chain sources replayed from the recorded answers (every
-header hashed again), and the verifier's clock set to the recorded moment.
+Re-verification (:func:`load_capsule`, :func:`reverify`) first checks every file
+against SHA256SUMS (which guards against accidental damage only: anyone can recompute
+it) and confines every file to the folder, then runs the whole verification again
+under the *re-verifier's* trust anchors and policy and clock. The capsule is evidence,
+never trust: its recorded roots and policy are only shown beside the re-verifier's;
+its revocation data is signed and judged again; the anchor block's chain is judged
+from ``chain/headers.bin`` exactly as a headers file is; recorded answers supply only
+transactions and Merkle branches, which are hashed again against the bundle.
 """
 
 from __future__ import annotations
@@ -31,20 +36,27 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from cryptography import x509
+
 from ._version import __version__
-from .chain.base import ChainSource
-from .chain.replay import ReplaySource
+from .bundle import Bundle, Network
+from .chain.base import ChainSource, SourceError
+from .chain.headers_file import HeadersFileSource
+from .chain.replay import MATERIAL_QUESTIONS, CapsuleChainSource, ReplaySource
+from .checkpoints import mainnet_checkpoints
+from .core.bitcoin import HEADER_SIZE, NETWORKS, RETARGET_INTERVAL, NetworkParams, dsha256
+from .core.checkpoints import Checkpoints
+from .core.headers import HeaderRunError, validate_run
 from .errors import InputError
 from .inputs import read_at_most
 from .policy import Policy
 from .report import Report
 from .subject import Missing, Subject
-from .trust import load_certificates
+from .trust import _PEM_CERT, _pem_or_der
 from .verifier import Verification, Verifier
 
 CAPSULE_VERSION = 1
@@ -53,6 +65,16 @@ MANIFEST = "capsule.json"
 #: Largest capsule file read back; bundles are capped at 16 MiB, CRLs can be large.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 _SUM_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
+#: A capsule file's name: relative, '/'-separated, printable, no backslash.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+
+HEADERS = "chain/headers.bin"
+#: Blocks above the anchor a capsule's header run reaches at least (a day's worth), so
+#: a re-verification can show the depth it asks for.
+CAPSULE_DEPTH = 144
+#: The most headers a capsule asks a chain source for, one by one: two retarget
+#: periods and the depth above. A headers file (--headers) is sliced instead.
+MAX_FETCHED_HEADERS = 2 * RETARGET_INTERVAL + CAPSULE_DEPTH
 
 _POLICY_FLAGS = ("use_system_roots", "min_confirmations", "require_anchor",
                  "require_revocation", "allow_test_mode", "allow_legacy_sha1",
@@ -65,13 +87,29 @@ class CapsuleError(InputError):
 
 @dataclass(frozen=True)
 class Capsule:
-    """A capsule read back and checked against its SHA256SUMS."""
+    """A capsule read back and checked against its SHA256SUMS. Nothing in it is trusted:
+    it holds evidence, judged again under the policy :func:`reverify` is given.
+
+    Attributes:
+        recorded_roots / recorded_policy: what the capsule says its verification
+            trusted, shown beside the re-verifier's own (never used as trust).
+        crls / ocsp_responses: recorded revocation data (signed; judged again against
+            the re-verifier's roots).
+        headers: ``chain/headers.bin``, the run of headers the anchor's chain is judged
+            by, or ``None`` when the capsule lacks it.
+        material: the recorded chain answers, as sources of transactions and Merkle
+            branches only.
+    """
 
     path: str
     subject: Subject | Missing
     bundle_bytes: bytes
-    policy: Policy
-    sources: tuple[ChainSource, ...]
+    recorded_roots: tuple[bytes, ...]
+    recorded_policy: Mapping[str, Any]
+    crls: tuple[bytes, ...]
+    ocsp_responses: tuple[bytes, ...]
+    headers: bytes | None
+    material: tuple[ReplaySource, ...]
     recorded_report: Mapping[str, Any]
     created_at: str
 
@@ -159,8 +197,17 @@ def _capsule_files(verification: Verification, verifier: Verifier,
         names = crls if kind == "crl" else ocsp
         names.append(name := f"revocation/{kind}-{len(names) + 1:02d}.der")
         files[name] = der
+    # The answers as the verification left them, before the run below asks for more.
     answers = {source.label: source.answers() for source in sources}
     files["chain/answers.json"] = _json(answers)
+    run = _chain_run(bundle, policy, sources)
+    chain_info: dict[str, Any]
+    if isinstance(run, str):
+        chain_info = {"lacking": run}
+    else:
+        files[HEADERS] = run.data
+        chain_info = {"firstHeight": run.first_height, "tipHeight": run.tip_height,
+                      "from": run.source}
     manifest = {
         "capsuleVersion": CAPSULE_VERSION,
         "createdAt": report_dict.get("verifiedAt"),
@@ -176,12 +223,124 @@ def _capsule_files(verification: Verification, verifier: Verifier,
         },
         "policy": {name: getattr(policy, name) for name in _POLICY_FLAGS},
         "files": {"bundle": "proof.json", "report": "report.json", "roots": roots,
-                  "crls": crls, "ocsp": ocsp, "chainAnswers": "chain/answers.json"},
+                  "crls": crls, "ocsp": ocsp, "chainAnswers": "chain/answers.json",
+                  "chainHeaders": HEADERS if HEADERS in files else None},
+        "chainHeaders": chain_info,
         "sources": [source.describe() for source in sources],
     }
     files[MANIFEST] = _json(manifest)
     files["README.txt"] = _readme(report_dict, manifest).encode("utf-8")
     return files
+
+
+@dataclass(frozen=True)
+class _Run:
+    data: bytes
+    first_height: int
+    tip_height: int
+    source: str
+
+
+def run_bounds(height: int, checkpoints: Checkpoints | None) -> tuple[int, int | None]:
+    """The heights a capsule's header run spans for an anchor block at ``height``: from
+    the shipped checkpoint at or below it (a genesis on a network without checkpoints,
+    or below the first one), through the first checkpoint above it; ``None`` for the
+    end means up to the tip (no checkpoint above: a test network, or an anchor above
+    the last checkpoint shipped)."""
+    if checkpoints is None:
+        return 0, None
+    last = checkpoints.last_height
+    if height >= last:
+        return max(last, 0), None
+    if height < RETARGET_INTERVAL - 1:  # in the first period: from the genesis
+        return 0, RETARGET_INTERVAL - 1
+    start = height - (height + 1) % RETARGET_INTERVAL  # the last block of a period
+    return start, start + RETARGET_INTERVAL
+
+
+def _chain_run(bundle: Bundle | None, policy: Policy,
+               sources: tuple[ChainSource, ...]) -> _Run | str:
+    """The run of headers a re-verification judges the anchor block's chain by (see
+    :func:`run_bounds`), from the first source that can give it, validated; or why
+    none could. A headers file is sliced; any other source is asked header by header,
+    down from the run's top along the headers' links, at most
+    :data:`MAX_FETCHED_HEADERS` of them."""
+    anchor = bundle.anchor if bundle is not None else None
+    if anchor is None or anchor.block is None:
+        return "the bundle names no anchor block"
+    params = NETWORKS[anchor.network]
+    checkpoints = mainnet_checkpoints() if anchor.network is Network.MAINNET else None
+    height = anchor.block.height
+    start, through = run_bounds(height, checkpoints)
+    # Depth: at least a day of blocks above the anchor (or the confirmations asked for),
+    # as far as the source's tip goes.
+    depth = max(policy.min_confirmations, CAPSULE_DEPTH)
+    reasons = []
+    for source in sorted(sources, key=lambda s: s.remote):  # a headers file first
+        try:
+            run = _run_from(source, params, start, through, height + depth - 1)
+            _validate_run(run, params, checkpoints)
+            return run
+        except (SourceError, CapsuleError) as exc:
+            reasons.append(f"{source.label}: {exc}")
+    if not sources:
+        return "no chain source was used"
+    return "; ".join(reasons)
+
+
+def _run_from(source: ChainSource, params: NetworkParams, start: int, through: int | None,
+              deep: int) -> _Run:
+    """Raises: SourceError or CapsuleError (the source cannot give the run)."""
+    if isinstance(source, HeadersFileSource):
+        held = source.run()
+        tip = held.tip_height
+    else:
+        held, tip = None, source.tip_height()  # the tip it gave the verification
+    end = tip if through is None else min(tip, max(through, deep))
+    if end < start or (through is not None and end < through):
+        raise CapsuleError(f"its tip {tip} is below height {through or start}, where the "
+                           "run must reach")
+    count = end - start + 1
+    if held is not None:
+        if held.first_height > start or held.params.network is not params.network:
+            raise CapsuleError(f"its headers start at height {held.first_height} of "
+                               f"{held.params.network.value}, not at or below {start} of "
+                               f"{params.network.value}")
+        if count > MAX_FILE_BYTES // HEADER_SIZE:
+            raise CapsuleError(f"the run of {count} headers is over the capsule's limit")
+        offset = (start - held.first_height) * HEADER_SIZE
+        return _Run(held.data[offset:offset + count * HEADER_SIZE], start, end, source.label)
+    if count > MAX_FETCHED_HEADERS:
+        raise CapsuleError(f"the run from height {start} to {end} is {count} headers, over "
+                           f"the {MAX_FETCHED_HEADERS} a capsule asks a source for")
+    top = source.block_hash(end)
+    if top is None:
+        raise CapsuleError(f"it has no block at height {end}")
+    headers = []
+    wanted = top
+    for _ in range(count):
+        header = source.header(wanted)  # checked to hash to ``wanted``
+        headers.append(header)
+        wanted = header[4:36][::-1].hex()
+    return _Run(b"".join(reversed(headers)), start, end, source.label)
+
+
+def _validate_run(run: _Run, params: NetworkParams, checkpoints: Checkpoints | None) -> None:
+    """The run starts where a headers file may (a genesis, a checkpoint) and validates.
+
+    Raises:
+        CapsuleError: it does not.
+    """
+    first = dsha256(run.data[:HEADER_SIZE])[::-1].hex()
+    expected = params.genesis_hash if run.first_height == 0 else \
+        checkpoints.hash_at(run.first_height) if checkpoints is not None else None
+    if first != expected:
+        raise CapsuleError(f"its header at height {run.first_height} is {first}, not "
+                           f"{expected}")
+    try:
+        validate_run(run.data, run.first_height, params, checkpoints)
+    except HeaderRunError as exc:
+        raise CapsuleError(f"its headers do not validate at {exc}") from None
 
 
 def _json(value: Any) -> bytes:
@@ -230,59 +389,146 @@ def _readme(report: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
 def load_capsule(folder: str | os.PathLike[str]) -> Capsule:
     """Read a capsule back after checking every file against its SHA256SUMS.
 
+    Nothing read here is trusted: the recorded roots and policy are kept only to be
+    shown beside the ones a re-verification is given (see :func:`reverify`).
+
     Raises:
-        CapsuleError: the folder is not a capsule, a file is missing or altered, or
-            the capsule is of an unknown version.
+        CapsuleError: the folder is not a capsule, a file is missing, altered, outside
+            the folder or malformed, or the capsule is of an unknown version.
     """
     root = os.fspath(folder)
     if not os.path.isdir(root):
         raise CapsuleError(f"cannot read {root}: not a folder")
     files = _verified_files(root)
     try:
-        manifest = json.loads(files[MANIFEST])
-        version = manifest.get("capsuleVersion")
-        if version != CAPSULE_VERSION:
-            raise CapsuleError(f"{root}: capsule version {version!r}; this tool reads "
-                               f"version {CAPSULE_VERSION}")
-        named = manifest["files"]
-        report = json.loads(files[named["report"]])
-        answers = json.loads(files[named["chainAnswers"]])
-        subject_info = manifest["subject"]
-        subject: Subject | Missing
-        if subject_info is None:
-            subject = Missing("the capsule holds no subject: its bundle is malformed")
-        else:
-            subject = Subject(
-                {alg: bytes.fromhex(hexd) for alg, hexd in subject_info["digests"].items()},
-                path=subject_info["path"], size=subject_info["size"],
-                digest_given=bool(subject_info["digestGiven"]),
-                missing=subject_info.get("missing"),
-            )
-        roots = tuple(der for name in named["roots"]
-                      for der in load_certificates(os.path.join(root, name)))
-        flags = {name: manifest["policy"][name] for name in _POLICY_FLAGS}
-        policy = Policy(
-            tsa_roots=roots,
-            crls=tuple(files[name] for name in named["crls"]),
-            ocsp_responses=tuple(files[name] for name in named["ocsp"]),
-            now=datetime.fromisoformat(str(manifest["createdAt"]).replace("Z", "+00:00")),
-            **{**flags, "fetch_revocation": False},  # a capsule never fetches
-        )
-        sources = tuple(ReplaySource(f"replay of {label}", records)
-                        for label, records in answers.items())
-        bundle_bytes = files[named["bundle"]]
-    except CapsuleError:
-        raise
-    except (KeyError, TypeError, ValueError, InputError) as exc:
+        return _read(root, files)
+    except CapsuleError as exc:
+        raise CapsuleError(f"{root}: {exc}") from None
+    except (KeyError, TypeError, ValueError, InputError, RecursionError) as exc:
         raise CapsuleError(f"{root}: not a readable capsule ({type(exc).__name__}: {exc})")\
             from None
-    return Capsule(path=root, subject=subject, bundle_bytes=bundle_bytes, policy=policy,
-                   sources=sources, recorded_report=report,
-                   created_at=str(manifest["createdAt"]))
+
+
+def _read(root: str, files: Mapping[str, bytes]) -> Capsule:
+    """The capsule of ``files`` (every one checked against SHA256SUMS).
+
+    Raises:
+        CapsuleError, KeyError, TypeError, ValueError, InputError: it is malformed.
+    """
+    manifest = _object(json.loads(files[MANIFEST]), MANIFEST)
+    version = manifest.get("capsuleVersion")
+    if version != CAPSULE_VERSION or isinstance(version, bool):
+        raise CapsuleError(f"capsule version {version!r:.40}; this tool reads "
+                           f"version {CAPSULE_VERSION}")
+    named = _object(manifest.get("files"), "capsule.json files")
+
+    def file(key: str, *, optional: bool = False) -> bytes | None:
+        name = named.get(key)
+        if name is None and optional:
+            return None
+        return files[_listed(name, f"files.{key}", files)]
+
+    def listed(key: str) -> list[bytes]:
+        names = named.get(key)
+        if not isinstance(names, list):
+            raise CapsuleError(f"not a readable capsule: capsule.json files.{key} "
+                               f"is {_kind(names)}, not a list of file names")
+        return [files[_listed(name, f"files.{key}", files)] for name in names]
+
+    report = _object(json.loads(_required(file("report"))), "report.json")
+    checks = report.get("checks", [])
+    if not isinstance(checks, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) for c in checks):
+        raise CapsuleError("not a readable capsule: report.json checks is not a "
+                           "list of checks with an id")
+    answers = _object(json.loads(_required(file("chainAnswers"))), "chain/answers.json")
+    material = tuple(ReplaySource(f"recorded answers of {label}", records,
+                                  kinds=MATERIAL_QUESTIONS)
+                     for label, records in answers.items())
+    roots = tuple(der for i, data in enumerate(listed("roots"), start=1)
+                  for der in _pem_or_der(f"capsule root {i}", data, _PEM_CERT, "CERTIFICATE",
+                                         "certificate", x509.load_der_x509_certificate))
+    recorded_policy = manifest.get("policy")
+    created_at = manifest.get("createdAt")
+    return Capsule(
+        path=root, subject=_subject(manifest.get("subject")),
+        bundle_bytes=_required(file("bundle")), recorded_roots=roots,
+        recorded_policy=recorded_policy if isinstance(recorded_policy, dict) else {},
+        crls=tuple(listed("crls")), ocsp_responses=tuple(listed("ocsp")),
+        headers=file("chainHeaders", optional=True), material=material,
+        recorded_report=report,
+        created_at=created_at if isinstance(created_at, str) else repr(created_at))
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CapsuleError(f"not a readable capsule: {what} is {_kind(value)}, not an object")
+    return value
+
+
+def _required(data: bytes | None) -> bytes:
+    assert data is not None  # only optional files may be absent
+    return data
+
+
+def _listed(name: Any, what: str, files: Mapping[str, bytes]) -> str:
+    """``name``, a file the manifest names: a string that SHA256SUMS lists (so checked,
+    and inside the capsule: see :func:`_verified_files`).
+
+    Raises:
+        CapsuleError: it is not.
+    """
+    if not isinstance(name, str):
+        raise CapsuleError(f"not a readable capsule: capsule.json {what} names "
+                           f"{_kind(name)} {name!r:.60}, not a file name")
+    if name not in files or name in (MANIFEST, SUMS):
+        raise CapsuleError(f"not a readable capsule: capsule.json {what} names {name!r:.80}, "
+                           f"which {SUMS} does not list: only checked files inside the "
+                           "capsule are read")
+    return name
+
+
+def _subject(info: Any) -> Subject | Missing:
+    """The recorded subject: digests by algorithm (each of its algorithm's length).
+
+    Raises:
+        CapsuleError: a field is of the wrong type or a digest is not hex.
+    """
+    if info is None:
+        return Missing("the capsule holds no subject: its bundle is malformed")
+    info = _object(info, "capsule.json subject")
+    digests = _object(info.get("digests"), "capsule.json subject.digests")
+    values: dict[str, bytes] = {}
+    for alg, hexd in digests.items():
+        try:
+            size = hashlib.new(alg).digest_size
+        except (ValueError, TypeError):
+            raise CapsuleError(f"not a readable capsule: subject digest algorithm {alg!r:.40} "
+                               "is not known") from None
+        if not isinstance(hexd, str) or not re.fullmatch(f"[0-9a-f]{{{2 * size}}}", hexd):
+            raise CapsuleError(f"not a readable capsule: subject {alg} digest {hexd!r:.80} is "
+                               f"not {2 * size} lowercase hex digits")
+        values[alg] = bytes.fromhex(hexd)
+    path, size_, given, missing = (info.get(k) for k in ("path", "size", "digestGiven",
+                                                         "missing"))
+    if "sha256" not in values or not isinstance(path, str | None) \
+            or not isinstance(missing, str | None) or not isinstance(given, bool) \
+            or size_ is not None and (isinstance(size_, bool) or not isinstance(size_, int)
+                                      or size_ < 0):
+        raise CapsuleError("not a readable capsule: capsule.json subject needs a sha256 "
+                           "digest, path (text or null), size (a count or null), digestGiven "
+                           "(true or false) and missing (text or null)")
+    return Subject(values, path=path, size=size_, digest_given=given, missing=missing)
 
 
 def _verified_files(root: str) -> dict[str, bytes]:
     sums_path = os.path.join(root, SUMS)
+    real_root = os.path.realpath(root)
+    _inside(root, real_root, SUMS)
     try:
         # Regular files only: a FIFO or device in a capsule is refused, never read.
         lines = read_at_most(sums_path, MAX_FILE_BYTES)[:MAX_FILE_BYTES].decode(
@@ -295,8 +541,13 @@ def _verified_files(root: str) -> dict[str, bytes]:
         if not match:
             raise CapsuleError(f"{sums_path} line {number} is not '<sha256>  <file>'")
         expected, name = match.groups()
-        if name.startswith("/") or ".." in name.split("/"):
-            raise CapsuleError(f"{sums_path} line {number} names a file outside the capsule")
+        if not _SAFE_NAME.fullmatch(name) or any(p in (".", "..") for p in name.split("/")):
+            raise CapsuleError(f"{sums_path} line {number} names {name!r:.80}: a capsule "
+                               "file is a relative name inside the capsule (no '..', no "
+                               "absolute name)")
+        if name in files or name == SUMS:
+            raise CapsuleError(f"{sums_path} line {number} lists {name} again")
+        _inside(root, real_root, name)
         path = os.path.join(root, name)
         try:
             data = read_at_most(path, MAX_FILE_BYTES)
@@ -310,6 +561,24 @@ def _verified_files(root: str) -> dict[str, bytes]:
     if MANIFEST not in files:
         raise CapsuleError(f"{root}: {SUMS} does not list {MANIFEST}; not a capsule")
     return files
+
+
+def _inside(root: str, real_root: str, name: str) -> None:
+    """No symbolic link on the way to capsule file ``name``, and it resolves inside the
+    capsule folder.
+
+    Raises:
+        CapsuleError: it does not.
+    """
+    parts = name.split("/")
+    for i in range(1, len(parts) + 1):
+        if os.path.islink(os.path.join(root, *parts[:i])):
+            raise CapsuleError(f"capsule file {name}: {'/'.join(parts[:i])} is a symbolic "
+                               "link; a capsule holds its files itself")
+    real = os.path.realpath(os.path.join(root, name))
+    if not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        raise CapsuleError(f"capsule file {name} resolves to {real}, outside the capsule "
+                           f"{real_root}")
 
 
 def compare_reports(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
@@ -332,21 +601,61 @@ def compare_reports(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> list
     return differences
 
 
-def reverify(capsule: Capsule, file: str | os.PathLike[str] | None = None) -> Report:
-    """Run a capsule's verification again, offline, as of its recorded moment.
+def reverify(capsule: Capsule, file: str | os.PathLike[str] | None = None, *,
+             policy: Policy, sources: Sequence[ChainSource] = ()) -> Report:
+    """Run a capsule's verification again, offline, under ``policy``: the re-verifier's
+    own trust anchors and demands, never the capsule's; with this verifier's clock
+    (``policy.now``, the system clock by default), not the recorded moment.
 
-    Without ``file`` the recorded digests stand in for the file; with it, the file is
-    hashed again. The report's warnings say that it is a re-verification, and list any
-    difference from the recorded verdict.
+    The capsule supplies evidence only: the bundle, the recorded digests (without
+    ``file``; with it, the file is hashed again), its revocation data (added to the
+    policy's: signed data, judged against ``policy``'s roots), its run of headers
+    (judged as a headers file, for the anchor block's chain) and its recorded
+    transactions and Merkle branches (hashed again against the bundle). ``sources``,
+    chain sources of the re-verifier's own, are asked beside it.
+
+    The report's warnings say that it is a re-verification, show the capsule's recorded
+    roots and policy beside ``policy``'s, and list any difference from the recorded
+    verdict.
 
     Raises:
-        InputError: ``file`` cannot be read.
+        InputError: ``file`` cannot be read (or ``policy`` names a system store that
+            cannot be found).
     """
-    verifier = Verifier(capsule.policy, capsule.sources)
-    subject: Any = capsule.subject if file is None else file
-    report = verifier.verify(subject, capsule.bundle_bytes)
-    notes = [f"re-verified offline from the evidence capsule {capsule.path}, as of its "
-             f"recorded moment {capsule.created_at}, with chain answers replayed from it"]
+    mine = dataclasses.replace(
+        policy,
+        crls=tuple(dict.fromkeys((*policy.crls, *capsule.crls))),
+        ocsp_responses=tuple(dict.fromkeys((*policy.ocsp_responses,
+                                            *capsule.ocsp_responses))))
+    lacking = (f"the capsule holds no {HEADERS}, the run of headers its anchor block's "
+               f"chain is judged by (a capsule older than that rule, or its chain sources "
+               f"could not supply the run), and recorded answers do not establish a chain; "
+               f"settle it live: provelio-verify FILE {os.path.join(capsule.path, 'proof.json')}"
+               f" --headers HEADERS-FILE (or --bitcoin-node, --esplora), or give those "
+               f"options with --evidence")
+    with tempfile.TemporaryDirectory(prefix="provelio-capsule-") as work:
+        headers: ChainSource | None = None
+        if capsule.headers is not None:
+            # The checked bytes, never the capsule's file again (it may have changed).
+            path = os.path.join(work, "headers.bin")
+            with open(path, "wb") as out:
+                out.write(capsule.headers)
+            headers = HeadersFileSource(path)
+        chain = CapsuleChainSource(
+            f"evidence capsule {capsule.path} ({HEADERS if headers else 'no ' + HEADERS}; "
+            "recorded transactions and branches)", headers, capsule.material, lacking)
+        verifier = Verifier(mine, (chain, *sources))
+        subject: Any = capsule.subject if file is None else file
+        report = verifier.verify(subject, capsule.bundle_bytes)
+    notes = [f"re-verified from the evidence capsule {capsule.path} (recorded at "
+             f"{capsule.created_at}) under your trust anchors and policy, with this "
+             "verifier's clock: the capsule's recorded roots and policy are shown, "
+             "not trusted", _roots_note(capsule.recorded_roots, policy),
+             _policy_note(capsule.recorded_policy, policy)]
+    if capsule.headers is not None:
+        notes.append(f"the anchor block's chain is judged by the capsule's {HEADERS} as a "
+                     "headers file (proof-of-work, linkage, shipped checkpoints); its "
+                     "recorded chain answers supply only transactions and Merkle branches")
     if file is None and isinstance(capsule.subject, Subject) and not capsule.subject.missing:
         notes.append("the file itself was not read again: the digest recorded in the "
                      "capsule stands in for it (give FILE to hash it again)")
@@ -356,3 +665,30 @@ def reverify(capsule: Capsule, file: str | os.PathLike[str] | None = None) -> Re
     else:
         notes.append("the verdict is the one recorded, check by check")
     return dataclasses.replace(report, warnings=(*report.warnings, *notes))
+
+
+def fingerprint(der: bytes) -> str:
+    """A root's fingerprint as the reports show it: the SHA-256 of its DER, in hex."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def _roots_note(recorded: tuple[bytes, ...], policy: Policy) -> str:
+    def show(ders: tuple[bytes, ...]) -> str:
+        return ", ".join(f"sha256:{fingerprint(d)}" for d in ders) or "none"
+
+    yours = show(policy.tsa_roots) if policy.tsa_roots else "no roots"
+    if policy.use_system_roots:
+        yours += " and the system root store"
+    same = " (the same)" if set(recorded) == set(policy.tsa_roots) else ""
+    return f"capsule recorded roots: {show(recorded)}; you trusted: {yours}{same}"
+
+
+def _policy_note(recorded: Mapping[str, Any], policy: Policy) -> str:
+    differ = []
+    for name in _POLICY_FLAGS:
+        theirs, yours = recorded.get(name), getattr(policy, name)
+        if theirs != yours or type(theirs) is not type(yours):
+            differ.append(f"{name}={json.dumps(theirs)[:40]}, yours {json.dumps(yours)}")
+    if not differ:
+        return "the capsule's recorded policy is yours"
+    return "recorded policy " + "; ".join(differ)

@@ -125,7 +125,7 @@ def _fail_usage(message: str) -> None:
               help="Also store everything this verification relied on in a new folder DIR "
                    "(an evidence capsule), to re-verify offline later with --evidence.")
 @click.option("--evidence", "evidence_dir", metavar="DIR", type=click.Path(),
-              help="Re-verify an evidence capsule offline, as of its recorded moment "
+              help="Re-verify an evidence capsule under your own --tsa-roots and policy "
                    "(give FILE to hash the file again).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
@@ -204,26 +204,7 @@ def command(
             check_output_path(jsonl_path, [*inputs, html_path, pdf_path])
         if save_dir:
             _check_capsule_dir(save_dir, [*inputs, html_path, pdf_path])
-        roots: list[bytes] = []
-        for root_path in tsa_roots:
-            roots.extend(load_certificates(root_path))
-        for path in filter(None, (headers_path, rpc_cookie)):
-            _check_readable(path)
-        policy = Policy(
-            tsa_roots=tuple(dict.fromkeys(roots)),
-            use_system_roots=system_roots,
-            min_confirmations=min_confirmations,
-            require_anchor=require_anchor,
-            require_revocation=require_revocation,
-            allow_test_mode=allow_test_mode,
-            allow_legacy_sha1=allow_legacy_sha1,
-            crls=tuple(der for path in crl_paths for der in load_crls(path)),
-            ocsp_responses=tuple(load_ocsp_response(path) for path in ocsp_paths),
-            fetch_revocation=fetch_revocation,
-        )
-        # A headers file that does not validate is a failed source, not a usage error.
-        sources = chain.from_options(headers=headers_path, bitcoin_node=bitcoin_node,
-                                     rpc_cookie=rpc_cookie, esplora=esplora)
+        policy, sources = _policy_and_sources(ctx)
         # Loads the system store when asked: no store is a usage error.
         verifier = Verifier(policy, sources)
     except (InputError, ValueError) as exc:
@@ -255,6 +236,37 @@ def command(
     sys.exit(EXIT_CODES[report.indication])
 
 
+def _policy_and_sources(ctx: click.Context) -> tuple[Policy, list[chain.ChainSource]]:
+    """The user's policy and chain sources, from the options (also for --evidence: trust
+    only ever comes from the person verifying).
+
+    Raises:
+        InputError, ValueError: an option's file cannot be read or is not what it must be.
+    """
+    p = ctx.params
+    roots: list[bytes] = []
+    for root_path in p["tsa_roots"]:
+        roots.extend(load_certificates(root_path))
+    for path in filter(None, (p["headers_path"], p["rpc_cookie"])):
+        _check_readable(path)
+    policy = Policy(
+        tsa_roots=tuple(dict.fromkeys(roots)),
+        use_system_roots=p["system_roots"],
+        min_confirmations=p["min_confirmations"],
+        require_anchor=p["require_anchor"],
+        require_revocation=p["require_revocation"],
+        allow_test_mode=p["allow_test_mode"],
+        allow_legacy_sha1=p["allow_legacy_sha1"],
+        crls=tuple(der for path in p["crl_paths"] for der in load_crls(path)),
+        ocsp_responses=tuple(load_ocsp_response(path) for path in p["ocsp_paths"]),
+        fetch_revocation=p["fetch_revocation"],
+    )
+    # A headers file that does not validate is a failed source, not a usage error.
+    sources = chain.from_options(headers=p["headers_path"], bitcoin_node=p["bitcoin_node"],
+                                 rpc_cookie=p["rpc_cookie"], esplora=p["esplora"])
+    return policy, list(sources)
+
+
 #: The options naming what a run writes. Every other path option names something the
 #: run reads (see :func:`input_paths`).
 OUTPUT_OPTIONS = ("jsonl_path", "html_path", "pdf_path", "save_dir")
@@ -283,14 +295,10 @@ def _write_reports(report: Report, html_path: str | None, pdf_path: str | None) 
         raise click.UsageError(str(exc)) from None
 
 
-#: Options a capsule fixes itself: with --evidence they would be ignored, so they are
-#: refused instead.
-_NOT_WITH_EVIDENCE = (
-    "digest", "tsa_roots", "system_roots", "bitcoin_node", "rpc_cookie", "esplora",
-    "headers_path", "min_confirmations", "require_anchor", "require_revocation",
-    "allow_test_mode", "allow_legacy_sha1", "crl_paths", "ocsp_paths", "fetch_revocation",
-    "batch_source", "jsonl_path", "jobs", "save_dir",
-)
+#: Options that do not go with --evidence (one capsule, re-verified, nothing saved).
+#: Trust, policy and chain sources do: they are the re-verifier's own, never the
+#: capsule's.
+_NOT_WITH_EVIDENCE = ("digest", "batch_source", "jsonl_path", "jobs", "save_dir")
 
 
 def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_json: bool,
@@ -301,15 +309,21 @@ def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_jso
         names = ", ".join("--" + n.removesuffix("_path").removesuffix("_paths")
                           .removesuffix("_dir").removesuffix("_source").replace("_", "-")
                           for n in given)
-        _fail_usage(f"--evidence re-verifies with the policy and sources the capsule "
-                    f"recorded; {names} cannot change them")
+        _fail_usage(f"--evidence re-verifies one capsule and saves nothing; {names} "
+                    "do not go with it")
     if len(paths) > 1:
         _fail_usage("with --evidence give at most FILE (to hash it again)")
+    if ctx.params["rpc_cookie"] and not ctx.params["bitcoin_node"]:
+        _fail_usage("--rpc-cookie goes with --bitcoin-node")
     file = paths[0] if paths else None
     try:
-        _check_report_paths(html_path, pdf_path, inputs=[folder, file])
+        _check_report_paths(html_path, pdf_path, inputs=input_paths(ctx))
+        policy, sources = _policy_and_sources(ctx)
+    except (InputError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
         capsule = load_capsule(folder)
-        report = reverify(capsule, file)
+        report = reverify(capsule, file, policy=policy, sources=sources)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     _write_reports(report, html_path, pdf_path)
