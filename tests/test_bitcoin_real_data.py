@@ -17,6 +17,7 @@ from conftest import REPO
 from gen.chain import merkle_branch, merkle_root
 from provelio_verify.bundle import Network
 from provelio_verify.chain import HeadersFileSource, SourceInvalid
+from provelio_verify.chain.base import SourceUnproven
 from provelio_verify.checkpoints import mainnet_checkpoints
 from provelio_verify.core.anchor import check_inclusion, check_op_return, parse_transaction
 from provelio_verify.core.bitcoin import NETWORKS, BlockHeader, dsha256
@@ -81,10 +82,18 @@ def test_btcd_blocks_link_from_genesis_and_serve_as_a_headers_file(tmp_path):
     path.write_bytes(headers)
     source = HeadersFileSource(path)
     assert source.summary() == {"network": "mainnet", "firstHeight": 0, "tipHeight": 255,
-                                "retargets": 0, "checkpointsMatched": 0}
+                                "retargets": 0, "checkpointsMatched": 0,
+                                "provenTipHeight": None}
     assert source.genesis_hash() == MAINNET.genesis_hash
-    assert source.block_hash(1) == dsha256(frames[0][:80])[::-1].hex() == \
+    assert source.run().hash_at(1)[::-1].hex() == dsha256(frames[0][:80])[::-1].hex() == \
         "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048"
+    # Real headers, every one linked and meeting its target, yet they end before the
+    # first checkpoint (height 2015): difficulty-1 headers anyone could make, so the
+    # file does not speak for their heights (issue 8, item 1).
+    for ask in (lambda: source.block_hash(1), source.tip_height,
+                lambda: source.block_status(dsha256(frames[0][:80])[::-1].hex())):
+        with pytest.raises(SourceUnproven, match="shipped checkpoint at height 2015"):
+            ask()
 
 
 def test_real_op_return_transactions_in_block_481815_fold_to_the_root():
@@ -134,7 +143,14 @@ def test_the_real_run_from_a_checkpoint_is_a_headers_file_source(tmp_path):
     path.write_bytes(data[(start - 150001) * 80:])
     source = HeadersFileSource(path)
     assert source.summary()["firstHeight"] == start
-    assert source.tip_height() == 340000
+    # Depth counts to the highest checkpoint the file holds (2016 * 167 + 2015): the
+    # 1,313 headers above it are not vouched for by any checkpoint.
+    assert source.summary()["tipHeight"] == 340000
+    assert source.tip_height() == 338687 == CHECKPOINTS.height_of_checkpoint(167)
+    with pytest.raises(SourceUnproven, match="at height 339000 only when its run also "
+                                             "passes through the shipped checkpoint at "
+                                             "height 340703"):
+        source.block_hash(339000)
     assert source.genesis_hash() == MAINNET.genesis_hash
     at = source.block_hash(300025)
     assert at == "0000000000000000821c4e0acc40f88bedbce3b73ba2358b5ade58a9022cc78c"

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Final, TypeVar
 
 from ..core.anchor import MAX_BRANCH_LENGTH, parse_transaction
 from ..core.bitcoin import HEADER_SIZE, dsha256
+from ..core.merkleblock import MAX_BLOCK_TRANSACTIONS
 from ..errors import ProvelioError
 from ..outcome import CheckFailure
 
@@ -45,6 +46,12 @@ class SourceError(ProvelioError):
 
 class SourceUnavailable(SourceError):
     """The source could not be reached, or cannot answer that question."""
+
+
+class SourceUnproven(SourceUnavailable):
+    """The source holds an answer but cannot show it is the best chain's: a headers
+    file (or a capsule's header run) whose run does not reach the shipped checkpoint
+    that vouches for the height asked about. Its reason says what it lacks."""
 
 
 class SourceInvalid(SourceError):
@@ -103,6 +110,9 @@ class BlockStatus:
 
     in_best_chain: bool
     height: int | None
+    #: The block's transaction count, where the source says it (Bitcoin Core's
+    #: ``nTx``, Esplora's ``tx_count``): it fixes every Merkle branch's length.
+    tx_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +241,8 @@ class ChainSource(abc.ABC):
         """Whether the source has ``block_hash`` in its best chain; ``None`` when it does
         not know the block."""
         value = self.ask(Question("blockStatus", block=block_hash), log)
-        return None if value is None else BlockStatus(value["inBestChain"], value["height"])
+        return None if value is None else BlockStatus(value["inBestChain"], value["height"],
+                                                      value.get("txCount"))
 
     def transaction(self, txid: str, block_hash: str | None,
                     log: list[dict[str, Any]] | None = None) -> bytes:
@@ -275,9 +286,13 @@ def _validate(question: Question, value: Any) -> Any:
         if value is None:
             return None
         if (not isinstance(value, Mapping) or not isinstance(value.get("inBestChain"), bool)
-                or not _optional_height(value.get("height"))):
+                or not _optional_height(value.get("height"))
+                or not _optional_tx_count(value.get("txCount"))):
             raise SourceInvalid(f"{what}: answered {_show(value)}, not a block status")
-        return {"inBestChain": value["inBestChain"], "height": value.get("height")}
+        status = {"inBestChain": value["inBestChain"], "height": value.get("height")}
+        if value.get("txCount") is not None:
+            status["txCount"] = value["txCount"]
+        return status
     if kind == "transaction":
         raw = _hex(value, what, None)
         try:
@@ -320,6 +335,11 @@ def _hex(value: Any, what: str, size: int | None) -> bytes:
 def _optional_height(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool)
                              and value >= 0)
+
+
+def _optional_tx_count(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool)
+                             and 1 <= value <= MAX_BLOCK_TRANSACTIONS)
 
 
 def _show(value: Any, limit: int = 60) -> str:

@@ -26,6 +26,9 @@ class SourceState(enum.StrEnum):
     ANSWERED = "answered"  # put a block at the height
     SHORT = "short"  # its best chain ends below the height
     UNREACHABLE = "unreachable"
+    #: holds the block but cannot show it is the best chain's (a headers file that
+    #: does not reach the checkpoint vouching for the height)
+    UNPROVEN = "unproven"
     INVALID = "invalid"  # failed its own validation
     WRONG_NETWORK = "wrong-network"
 
@@ -46,6 +49,8 @@ class SourceView:
     #: What the source said of the bundle's block when it put another at the height.
     bundle_block_status: str | None = None
     answers: tuple[dict[str, Any], ...] = ()
+    #: The bundle's block's transaction count, where this source said it.
+    tx_count: int | None = None
 
     def to_details(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.label, "kind": self.kind,

@@ -7,22 +7,45 @@ of a 2016-block period), and every header after it is validated as a node would
 retarget, median time, versions, checkpoints. It then answers for the chain it holds:
 best-chain membership and depth *within the file*. It cannot know of blocks mined
 after its last header, nor of a heavier chain elsewhere.
+
+The checkpoint rule (issue 8): headers below a checkpoint can be invented cheaply
+(every period before height 32,256 has difficulty 1: a header costs 2^32 hashes), so
+on mainnet the file speaks for a height only up to the highest shipped checkpoint it
+holds, or up to its tip once it holds the last checkpoint
+(:meth:`~provelio_verify.core.headers.HeaderRun.proven_tip`). Its tip, for depth, is
+that height too. A block the file holds above it is *unproven*: ``anchor.chain`` is
+INDETERMINATE and says which checkpoint the file must reach.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from ..bundle import Network
 from ..checkpoints import mainnet_checkpoints
-from ..core.bitcoin import HEADER_SIZE, NETWORKS, dsha256, network_of_genesis
+from ..core.bitcoin import (
+    HEADER_SIZE,
+    MAX_FUTURE_BLOCK_TIME,
+    NETWORKS,
+    dsha256,
+    network_of_genesis,
+    short,
+)
 from ..core.checkpoints import Checkpoints
 from ..core.headers import HeaderRun, HeaderRunError, validate_run
 from ..errors import InputError
 from ..inputs import read_at_most
-from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
+from .base import (
+    ChainSource,
+    Question,
+    Reply,
+    SourceInvalid,
+    SourceUnavailable,
+    SourceUnproven,
+)
 
 #: Four million headers (320 MB): more than the mainnet chain will hold for decades.
 MAX_HEADERS_FILE_BYTES = 4_000_000 * HEADER_SIZE
@@ -99,7 +122,8 @@ class HeadersFileSource(ChainSource):
             params, height = NETWORKS[Network.MAINNET], at
         # (2) Every header after it, as a node validates headers.
         try:
-            return validate_run(data, height, params, checkpoints)
+            return validate_run(data, height, params, checkpoints,
+                                latest_time=int(time.time()) + MAX_FUTURE_BLOCK_TIME)
         except HeaderRunError as exc:
             raise SourceInvalid(f"the file does not validate at {exc}") from None
 
@@ -110,18 +134,23 @@ class HeadersFileSource(ChainSource):
             # A file from a checkpoint holds no height 0, but its checkpoint places it.
             return Reply(run.params.genesis_hash)
         if kind == "tip":
-            return Reply(run.tip_height)
+            # Depth counts only what the file shows to be the best chain's.
+            return Reply(self._proven_tip(run, None))
         if kind == "blockHash":
             assert question.height is not None
             if question.height < run.first_height:
                 raise SourceUnavailable(f"the file starts at height {run.first_height}, "
                                         f"after {question.height}")
             at = run.hash_at(question.height)
+            if at is not None:
+                self._proven_tip(run, question.height)
             return Reply(None if at is None else at[::-1].hex())
         if kind in ("header", "blockStatus"):
             assert question.block is not None
             height = run.height_of(bytes.fromhex(question.block)[::-1])
             if kind == "blockStatus":
+                if height is not None:
+                    self._proven_tip(run, height)
                 return Reply(None if height is None else {"inBestChain": True,
                                                           "height": height})
             if height is None:
@@ -131,9 +160,43 @@ class HeadersFileSource(ChainSource):
             return Reply(header.hex())
         raise SourceUnavailable("a headers file holds no transactions")
 
+    def _checkpoints_of(self, run: HeaderRun) -> Checkpoints | None:
+        if run.params.network is not Network.MAINNET:
+            return None
+        return mainnet_checkpoints() if self._checkpoints is None else self._checkpoints
+
+    def _proven_tip(self, run: HeaderRun, height: int | None) -> int:
+        """The file's proven tip; with ``height``, refuse a height above it.
+
+        Raises:
+            SourceUnproven: no height (or not ``height``) is shown to be the best
+                chain's, saying which checkpoint the file must reach.
+        """
+        checkpoints = self._checkpoints_of(run)
+        proven = run.proven_tip(checkpoints)
+        if proven is not None and (height is None or height <= proven):
+            return proven
+        assert checkpoints is not None  # only mainnet runs can fall short
+        at = run.tip_height if height is None else height
+        needed = checkpoints.vouching_height(at)
+        assert needed is not None
+        needed_hash = checkpoints.hash_at(needed)
+        what = ("holds no shipped checkpoint" if proven is None
+                else f"is shown to be the best chain's only up to height {proven}, its "
+                     "highest shipped checkpoint")
+        raise SourceUnproven(
+            f"the file {what}: it runs from height {run.first_height} to {run.tip_height}, "
+            f"and a headers file establishes a block at height {at} only when its run "
+            f"also passes through the shipped checkpoint at height {needed} (block "
+            f"{short(needed_hash or '')}), since headers below a checkpoint can be made "
+            f"up cheaply; extend the file through height {needed} (e.g. from a node: "
+            f"`bitcoin-cli getblockhash {needed}` must print {needed_hash}), or use a "
+            "chain source")
+
     def summary(self) -> dict[str, Any]:
         """What the file covers, once validated (for reports and ``--help`` users)."""
         run = self.run()
         return {"network": run.params.network.value, "firstHeight": run.first_height,
                 "tipHeight": run.tip_height, "retargets": run.retargets,
-                "checkpointsMatched": run.checkpoints_matched}
+                "checkpointsMatched": run.checkpoints_matched,
+                "provenTipHeight": run.proven_tip(self._checkpoints_of(run))}

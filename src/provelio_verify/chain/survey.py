@@ -7,7 +7,8 @@ required, must link to it and meet their targets, so a claimed depth is shown, n
 just said; (4) where it has another block, that block's header must be real (hash and
 proof-of-work), and the source is asked what it knows of the bundle's block.
 
-Only block hashes and heights are asked: nothing here names the transaction.
+Only block hashes and heights are asked (and, of the bundle's block, its status, for
+its transaction count): nothing here names the transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from ..core.bitcoin import BlockHeader, NetworkParams, display
 from ..core.checkpoints import Checkpoints
 from ..core.pow import check_header_work
 from ..outcome import CheckFailure
-from .base import ChainSource, SourceError, SourceInvalid, SourceUnavailable
+from .base import (
+    ChainSource,
+    SourceError,
+    SourceInvalid,
+    SourceUnavailable,
+    SourceUnproven,
+)
 from .combine import SourceState, SourceView
 
 #: Each header shown above the anchor block costs a source two requests; a day of
@@ -76,7 +83,7 @@ def _view(source: ChainSource, params: NetworkParams, block_hash: str, height: i
             wanted = min(min_conf, tip - height + 1, MAX_SHOWN_HEADERS)
             shown = _linked_headers(source, params, checkpoints, at, height, wanted, log)
             return view(SourceState.ANSWERED, tip=tip, block_at_height=at,
-                        verified_headers=shown)
+                        verified_headers=shown, tx_count=_tx_count(source, at, log))
         # (4) Another block at the height: a real one, and what of the bundle's block?
         _real_header(source, params, checkpoints, at, height, log)
         status = source.block_status(block_hash, log)
@@ -89,12 +96,25 @@ def _view(source: ChainSource, params: NetworkParams, block_hash: str, height: i
                  f"has the bundle's block in its best chain at height {status.height}")
         return view(SourceState.ANSWERED, tip=tip, block_at_height=at,
                     bundle_block_status=known)
+    except SourceUnproven as exc:
+        return view(SourceState.UNPROVEN, exc.reason)
     except SourceUnavailable as exc:
         return view(SourceState.UNREACHABLE, exc.reason)
     except SourceInvalid as exc:
         return view(SourceState.INVALID, exc.reason)
     except SourceError as exc:  # pragma: no cover - every SourceError is one of the above
         return view(SourceState.UNREACHABLE, exc.reason)
+
+
+def _tx_count(source: ChainSource, block_hash: str, log: list[dict[str, Any]]) -> int | None:
+    """The block's transaction count, where the source says it (for anchor.inclusion:
+    it fixes the Merkle branch's length). A source that cannot say is no less an
+    answer about the chain: its error stays in the log, and the count is unknown."""
+    try:
+        status = source.block_status(block_hash, log)
+    except SourceError:
+        return None
+    return None if status is None else status.tx_count
 
 
 def _real_header(source: ChainSource, params: NetworkParams, checkpoints: Checkpoints | None,

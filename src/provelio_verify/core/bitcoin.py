@@ -29,6 +29,11 @@ TARGET_SPACING: Final = 10 * 60
 MEDIAN_TIME_SPAN: Final = 11
 #: BIP 94 (testnet4): a period's first block may be at most this much older than its parent.
 MAX_TIMEWARP: Final = 600
+#: A node refuses a header whose time is more than two hours past its own clock
+#: (``MAX_FUTURE_BLOCK_TIME`` in Bitcoin Core's validation.cpp). A headers file is held
+#: to the same, which also bounds how far claimed timespans can lower the difficulty
+#: of headers beyond the last checkpoint.
+MAX_FUTURE_BLOCK_TIME: Final = 2 * 60 * 60
 #: Difficulty 1 is the target of nBits 0x1d00ffff on every network (``GetDifficulty``).
 DIFFICULTY_1_TARGET: Final = 0xFFFF << 208
 

@@ -109,6 +109,23 @@ class Checkpoints:
             return self.next_bits[period - 1]
         return None
 
+    def vouching_height(self, height: int) -> int | None:
+        """The checkpoint a run of headers must pass through for its block at
+        ``height`` to count as the best chain's: the first checkpointed block at or
+        above ``height``, or the last one for a height above every checkpoint
+        (``None`` when there are no checkpoints).
+
+        Below a checkpoint, headers are cheap to invent (every period before height
+        32,256 has difficulty 1): only reaching the checkpointed block, whose hash
+        commits to every header under it, shows that a run is the real chain. Above
+        the last checkpoint the run's headers descend from it at the targets the
+        retarget rule allows from its known one, which is what makes them costly.
+        """
+        if not len(self):
+            return None
+        index = max(0, -(-(height - RETARGET_INTERVAL + 1) // RETARGET_INTERVAL))
+        return self.height_of_checkpoint(min(index, len(self) - 1))
+
     def hash_at(self, height: int) -> str | None:
         """The checkpointed block hash at ``height``, if that height is checkpointed."""
         if height % RETARGET_INTERVAL != RETARGET_INTERVAL - 1:

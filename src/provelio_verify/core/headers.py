@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..bundle import Network
 from .bitcoin import (
     HEADER_SIZE,
+    MAX_FUTURE_BLOCK_TIME,
     MAX_TIMEWARP,
     MEDIAN_TIME_SPAN,
     RETARGET_INTERVAL,
@@ -87,6 +88,22 @@ class HeaderRun:
         i = height - self.first_height
         return self.data[HEADER_SIZE * i:HEADER_SIZE * i + HEADER_SIZE]
 
+    def proven_tip(self, checkpoints: Checkpoints | None) -> int | None:
+        """The highest height up to which this run shows the best chain, by the
+        checkpoint rule (:meth:`Checkpoints.vouching_height`): on mainnet, the highest
+        checkpointed block the run holds, or its tip once it holds the last
+        checkpoint; ``None`` when it holds no checkpoint. Networks without
+        checkpoints (test networks, which start at genesis): the tip.
+        """
+        if self.params.network is not Network.MAINNET or checkpoints is None \
+                or not len(checkpoints):
+            return self.tip_height
+        if self.covers(checkpoints.last_height):
+            return self.tip_height
+        top = (self.tip_height + 1) // RETARGET_INTERVAL - 1  # last period ended in the run
+        height = checkpoints.height_of_checkpoint(top) if top >= 0 else -1
+        return height if height >= self.first_height else None
+
     def height_of(self, block_hash: bytes) -> int | None:
         """The height of the header with this hash (internal order) in the run."""
         at = self.hashes.find(block_hash)
@@ -96,13 +113,18 @@ class HeaderRun:
 
 
 def validate_run(data: bytes, first_height: int, params: NetworkParams,
-                 checkpoints: Checkpoints | None = None) -> HeaderRun:
+                 checkpoints: Checkpoints | None = None, *,
+                 latest_time: int | None = None) -> HeaderRun:
     """Validate ``data``, consecutive raw headers, the first at ``first_height``.
 
     The first header's own link is taken as given: a run from height 0 must begin with
     the network's genesis header; a mainnet run from elsewhere takes its first targets
     from ``checkpoints``. (Whether the first header deserves trust is the caller's
     question: a headers file must begin at a genesis or a checkpointed block.)
+
+    With ``latest_time`` (the verifier's clock plus
+    :data:`~provelio_verify.core.bitcoin.MAX_FUTURE_BLOCK_TIME`), (7) no header's time
+    is later than it, as a node refuses headers from the future.
 
     Raises:
         HeaderRunError: the first rule broken, at its height.
@@ -127,6 +149,12 @@ def validate_run(data: bytes, first_height: int, params: NetworkParams,
     times = [t for (t,) in _TIMES.iter_unpack(data)]
     _check_versions(data, first_height, params)
     _check_median_time(times, first_height)
+    if latest_time is not None and max(times) > latest_time:
+        bad = next(i for i, t in enumerate(times) if t > latest_time)
+        raise HeaderRunError(first_height + bad,
+                             f"time {times[bad]} is more than {MAX_FUTURE_BLOCK_TIME} s after "
+                             f"the verifier's clock ({latest_time - MAX_FUTURE_BLOCK_TIME}): a "
+                             "header from the future")
 
     hashes: list[bytes] = []
     retargets = 0
