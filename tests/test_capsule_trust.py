@@ -152,6 +152,7 @@ def test_recorded_revocation_data_is_judged_against_the_users_roots(tmp_path):
     assert ok.check("timestamp.revocation").indication is Indication.PASSED
     other = reverify(capsule, policy=Policy(tsa_roots=(tw.other_root.der,)))
     assert other.indication is not Indication.PASSED
+    assert other.check("timestamp.revocation").indication is Indication.INDETERMINATE
 
 
 # (2b) The clock ------------------------------------------------------------------------
