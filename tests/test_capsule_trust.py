@@ -12,6 +12,7 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from chainservers import ChainData, EsploraServer
@@ -23,6 +24,7 @@ from gen.revocation import crl
 from gen.tsa_world import REVOCATION_TIME
 from gen.world import world
 from provelio_verify import Indication, Policy, Verifier
+from provelio_verify.bundle import Network
 from provelio_verify.capsule import (
     CapsuleError,
     _chain_run,
@@ -32,7 +34,8 @@ from provelio_verify.capsule import (
     run_bounds,
     save_capsule,
 )
-from provelio_verify.chain import EsploraSource
+from provelio_verify.chain import EsploraSource, HeadersFileSource
+from provelio_verify.chain.base import ChainSource, Question, Reply
 from provelio_verify.checkpoints import mainnet_checkpoints
 
 TRUST = ["--tsa-roots", "roots.pem", "--allow-test-mode"]
@@ -298,3 +301,40 @@ def test_malformed_chain_answers_are_a_usage_error(tmp_path, answers):
     proc = run_cli(["--evidence", "capsule", *TRUST], cwd=case)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "not a readable capsule" in proc.stderr
+
+
+# (2c) on mainnet: the run between the shipped checkpoints, sliced or walked ----------------
+
+class _Asked(ChainSource):
+    """A source answered header by header (as a remote one is), from a headers file."""
+
+    kind = "asked"
+
+    def __init__(self, inner: HeadersFileSource) -> None:
+        super().__init__("asked")
+        self.inner = inner
+
+    def _answer(self, question: Question) -> Reply:
+        return self.inner._answer(question)
+
+
+def test_a_mainnet_run_spans_the_checkpoints_around_the_anchor(tmp_path):
+    data = (Path(__file__).parent / "data" / "bitcoin" / "headers"
+            / "mainnet_headers_150001_340000.bin").read_bytes()
+    first, last = 197567, 203000  # a checkpoint (2016 * 98 - 1), and some way above
+    (tmp_path / "h.bin").write_bytes(data[(first - 150001) * 80:(last - 150001 + 1) * 80])
+    headers = HeadersFileSource(tmp_path / "h.bin")
+    anchored = SimpleNamespace(anchor=SimpleNamespace(network=Network.MAINNET,
+                                                      block=SimpleNamespace(height=200000)))
+    policy = Policy()
+    sliced = _chain_run(anchored, policy, (headers,))  # type: ignore[arg-type]
+    walked = _chain_run(anchored, policy, (_Asked(headers),))  # type: ignore[arg-type]
+    for run in (sliced, walked):
+        assert not isinstance(run, str), run
+        assert (run.first_height, run.tip_height) == (199583, 201599)  # checkpoint to checkpoint
+        assert run.data == data[(199583 - 150001) * 80:(201599 - 150001 + 1) * 80]
+    assert (sliced.source, walked.source) == (headers.label, "asked")  # type: ignore[union-attr]
+    # A source whose chain cannot reach the checkpoint above gives no run.
+    (tmp_path / "short.bin").write_bytes(data[(first - 150001) * 80:(200500 - 150001) * 80])
+    short = _chain_run(anchored, policy, (HeadersFileSource(tmp_path / "short.bin"),))  # type: ignore[arg-type]
+    assert isinstance(short, str) and "below height 201599" in short
