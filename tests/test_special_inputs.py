@@ -114,14 +114,14 @@ except SourceUnavailable as exc:
 def test_a_fifo_in_an_evidence_capsule_is_refused(work):
     saved = run_cli([*GOOD, "--save-evidence", "capsule"], cwd=work, timeout=TIMEOUT)
     assert saved.returncode in (0, 1, 3), saved.stderr
-    again = run_cli(["--evidence", "capsule"], cwd=work, timeout=TIMEOUT)
+    again = run_cli(["--evidence", "capsule", *GOOD[2:]], cwd=work, timeout=TIMEOUT)
     assert again.returncode == saved.returncode, again.stderr
     capsule = work / "capsule"
     victim = next(p for p in sorted(capsule.rglob("*"))
                   if p.is_file() and p.name not in ("SHA256SUMS",) and "manifest" not in p.name)
     victim.unlink()
     os.mkfifo(victim)
-    proc = run_cli(["--evidence", "capsule"], cwd=work, timeout=TIMEOUT)
+    proc = run_cli(["--evidence", "capsule", *GOOD[2:]], cwd=work, timeout=TIMEOUT)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "is a FIFO, not a regular file" in proc.stderr
     assert "Traceback" not in proc.stderr

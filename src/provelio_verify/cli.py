@@ -232,7 +232,8 @@ def command(
     _emit(report, as_json=as_json, verbose=verbose)
     if save_dir and not as_json:
         click.echo(f"evidence capsule written to {save_dir} "
-                   f"(re-verify offline: provelio-verify --evidence {save_dir})")
+                   f"(re-verify offline: provelio-verify --evidence {save_dir} "
+                   "--tsa-roots YOUR-ROOTS)")
     sys.exit(EXIT_CODES[report.indication])
 
 
