@@ -93,6 +93,8 @@ class Knobs:
     wrong_tx: bool = False
     #: Answer merkle proofs with the position off by one.
     wrong_position: bool = False
+    #: Claim this transaction count for every block (Esplora tx_count, RPC nTx).
+    tx_count: int | None = None
 
 
 class _Server:
@@ -182,6 +184,9 @@ class _Server:
             return self.data.best[height - 1].get_header().serialize().hex()
         return block.get_header().serialize().hex()
 
+    def tx_count_of(self, block: CBlock) -> int:
+        return len(block.vtx) if self.knobs.tx_count is None else self.knobs.tx_count
+
     def claimed_tip(self) -> int:
         return self.data.tip if self.knobs.tip is None else self.knobs.tip
 
@@ -219,6 +224,16 @@ class EsploraServer(_Server):
                 (404, b"Block not found", "text/plain")
         if parts == ["blocks", "tip", "height"]:
             return 200, str(self.claimed_tip()).encode(), "text/plain"
+        if parts[:1] == ["block"] and len(parts) == 2:
+            found = data.find_block(parts[1])
+            if found is None:
+                return 404, b"Block not found", "text/plain"
+            block, height, _ = found
+            info = {"id": parts[1], "height": height, "version": block.nVersion,
+                    "timestamp": block.nTime, "tx_count": self.tx_count_of(block),
+                    "merkle_root": b2lx(block.hashMerkleRoot), "bits": block.nBits,
+                    "nonce": block.nNonce, "previousblockhash": b2lx(block.hashPrevBlock)}
+            return 200, json.dumps(info).encode(), "application/json"
         if parts[:1] == ["block"] and len(parts) == 3:
             found = data.find_block(parts[1])
             if parts[2] == "status":
@@ -309,7 +324,7 @@ class BitcoinRpcServer(_Server):
         block, height, best = found
         if not verbose:
             return self.header_of(block, height)
-        return {"hash": block_hash, "height": height,
+        return {"hash": block_hash, "height": height, "nTx": self.tx_count_of(block),
                 "confirmations": self.data.tip - height + 1 if best else -1}
 
     def rpc_getrawtransaction(self, txid: str, verbose: bool = False,

@@ -359,7 +359,8 @@ def test_source_answers_are_recorded_as_plain_json():
     answers = source.answers()
     assert json.loads(json.dumps(answers)) == answers
     kinds = {a["question"] for a in answers}
-    assert kinds == {"genesis", "tip", "blockHash", "header"}
+    # blockStatus of the bundle's block: its transaction count (anchor.inclusion).
+    assert kinds == {"genesis", "tip", "blockHash", "header", "blockStatus"}
 
 
 def test_concurrent_first_questions_to_a_headers_file_validate_it_once(tmp_path, monkeypatch):

@@ -4,7 +4,8 @@
 (2) ``anchor.transaction``: the raw transaction hashes to txid.
 (3) ``anchor.op-return``: an output is exactly ``OP_RETURN <merkleRoot>``.
 (4) ``anchor.inclusion``: the header hashes to block.hash and the branch folds the
-    txid to its Merkle root.
+    txid to its Merkle root; where a source gives the block's transaction count, the
+    branch is as long as its tree is deep and txIndex below the count.
 (5) ``anchor.proof-of-work``: the header meets its target, the one in force.
 (6) ``anchor.chain``: the block is in the chosen sources' best chain, deep enough.
 
@@ -23,10 +24,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._anchor_howto import anchor_commands
 from .bundle import Anchor, Block, Bundle, Network, Status
 from .chain.base import ChainSource, SourceError
-from .chain.combine import SourceView, combine, manual_check, stands
+from .chain.combine import SourceState, SourceView, combine, manual_check, stands
 from .chain.survey import survey
 from .checkpoints import mainnet_checkpoints
-from .core.anchor import ParsedTransaction, check_inclusion, check_op_return, check_txid
+from .core.anchor import (
+    ParsedTransaction,
+    check_inclusion,
+    check_op_return,
+    check_tree_shape,
+    check_txid,
+    tree_depth,
+)
 from .core.anchor import parse_transaction as parse_tx
 from .core.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
 from .core.checkpoints import Checkpoints
@@ -286,7 +294,7 @@ class _Steps:
             assert self.block.tx_index is not None and self.block.merkle_branch is not None
             facts = check_inclusion(header, self.block.hash, txid, self.block.tx_index,
                                     self.block.merkle_branch)
-            return Passed(self._included(facts), facts, value=header)
+            return self._shaped(facts, header, None)
         def proven(source: ChainSource, log: list[dict[str, Any]]) -> dict[str, Any]:
             # A supplied branch is checked exactly as the bundle's would be; one that
             # does not fold is that source's failure, not the evidence's.
@@ -295,17 +303,92 @@ class _Steps:
 
         got = self._first_answer(self._group_asked, proven)
         if isinstance(got, tuple):
-            facts, source = got
-            return Passed(self._included(facts) + f" (header and branch supplied by "
-                                                  f"{source.label})",
-                          {**facts, "suppliedBy": source.label,
-                           **_sources_details(self._group_asked)}, value=header)
+            return self._shaped(got[0], header, got[1])
         raise CheckIndeterminate(
             SubIndication.TRY_LATER,
             f"no chain source supplied a Merkle branch for {self.txid} in block "
             f"{self.block_hash} that folds to its Merkle root (" + "; ".join(got)
             + "); try again later, or " + self._by_hand(self._txoutproof()),
             _sources_details(self._group_asked))
+
+    def _tx_counts(self) -> tuple[dict[str, int], list[str]]:
+        """(5) The block's transaction count from each source that put the block at its
+        height in its best chain, on the bundle's network (the survey anchor.chain
+        judges, asked once; its answers are recorded there), and why the others gave
+        none."""
+        counts: dict[str, int] = {}
+        notes: list[str] = []
+        for view in self.survey() or ():
+            if view.state is not SourceState.ANSWERED or view.block_at_height != self.block_hash:
+                notes.append(f"{view.label} does not have the block at height "
+                             f"{self.block.height} in its best chain (see anchor.chain)")
+            elif view.tx_count is None:
+                notes.append(f"{view.label} does not say how many transactions it holds")
+            else:
+                counts[view.label] = view.tx_count
+        return counts, notes
+
+    def _shaped(self, facts: dict[str, Any], header: BlockHeader,
+                supplier: ChainSource | None) -> Passed:
+        """(5) The branch folds; now its length against the tree's depth, where a
+        source gives the block's transaction count (CVE-2017-12842).
+
+        Raises:
+            CheckFailure: every count given contradicts the bundle's own branch.
+            CheckIndeterminate: SOURCES_DISAGREE when some counts fit the branch and
+                others do not, or the branch a source supplied contradicts another's.
+        """
+        origin = "" if supplier is None else \
+            f" (header and branch supplied by {supplier.label})"
+        counts, notes = self._tx_counts()
+        index, length = facts["txIndex"], facts["branchLength"]
+        details = {**facts, "txCount": None, "treeDepth": None,
+                   **({"suppliedBy": supplier.label} if supplier else {})}
+        if not counts:
+            why = "; ".join(notes) if notes else "no chain source was chosen to say it"
+            return Passed(
+                self._included(facts) + origin + "; the block's transaction count was not "
+                f"known ({why}), so the branch's length was not checked against the "
+                "tree's depth", {**details, **_sources_details(self._group_asked)},
+                value=header)
+        wrong: dict[str, CheckFailure] = {}
+        for label, count in counts.items():
+            try:
+                check_tree_shape(index, length, count)
+            except CheckFailure as exc:
+                wrong[label] = exc
+        details = {**details, "txCounts": dict(counts),
+                   **_sources_details(self._group_asked)}
+        if not wrong:
+            said = ", ".join(f"{n} by {label}" for label, n in counts.items())
+            depth = tree_depth(next(iter(counts.values())))
+            return Passed(
+                self._included(facts) + origin + f"; the block's transaction count ({said}) "
+                f"makes its tree {depth} levels deep, as long as the branch, and position "
+                f"{index} one of its transactions",
+                {**details, "txCount": next(iter(counts.values())), "treeDepth": depth},
+                value=header)
+        first_label, first = next(iter(wrong.items()))
+        by = ", ".join(wrong)
+        if len(wrong) == len(counts) and supplier is None:
+            raise CheckFailure(first.sub_indication,
+                               f"{first.message} (the count given by {by})",
+                               {**details, **first.details})
+        settle = (f"settle it with your own node: "
+                  f"`{self.params.cli(f'getblockheader {self.block_hash}')}` shows nTx")
+        # A supplied branch that no count fits is a source's fault, not the evidence's.
+        if supplier is not None and set(counts) == {supplier.label}:
+            raise CheckIndeterminate(
+                SubIndication.TRY_LATER,
+                f"{supplier.label} supplied a branch that its own count refutes: "
+                f"{first.message}; try again later, or {settle}", {**details, **first.details})
+        fitting = [label for label in counts if label not in wrong]
+        fits = (f"the branch fits the count of {', '.join(fitting)}" if fitting else
+                f"{supplier.label if supplier else 'a source'} supplied the branch")
+        raise CheckIndeterminate(
+            SubIndication.SOURCES_DISAGREE,
+            f"chain sources disagree on block {self.block_hash}: {fits}, but "
+            f"{first_label} says: {first.message}; {settle}", {**details, **first.details})
 
     def _included(self, facts: dict[str, Any]) -> str:
         return (f"transaction {short(self.txid)} is at position {facts['txIndex']} of block "

@@ -135,8 +135,10 @@ class BitcoinCoreSource(ChainSource):
                 if not isinstance(info, dict) or not isinstance(info.get("confirmations"), int):
                     raise SourceInvalid("getblockheader: no confirmations in the answer")
                 # confirmations is -1 for a block outside the best chain.
+                # nTx (the block's transaction count) fixes its Merkle branches' length.
                 return Reply({"inBestChain": info["confirmations"] > 0,
-                              "height": info.get("height")}, retries)
+                              "height": info.get("height"), "txCount": info.get("nTx")},
+                             retries)
             if kind == "transaction":
                 params: list[Any] = [question.txid, False]
                 if question.block:

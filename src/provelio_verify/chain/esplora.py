@@ -6,9 +6,9 @@ with the hash asked for, and the headers above the anchor block must link and me
 their targets. An explorer can still lie consistently about a chain it mined itself;
 ask several (``--esplora`` is repeatable), or your own node.
 
-Requests: ``/block-height/:h``, ``/block/:hash/header``, ``/block/:hash/status``,
-``/blocks/tip/height``; ``/tx/:txid/hex`` and ``/tx/:txid/merkle-proof`` only when the
-bundle lacks the transaction or its branch.
+Requests: ``/block-height/:h``, ``/block/:hash/header``, ``/block/:hash/status`` (with
+``/block/:hash`` for its ``tx_count``), ``/blocks/tip/height``; ``/tx/:txid/hex`` and
+``/tx/:txid/merkle-proof`` only when the bundle lacks the transaction or its branch.
 """
 
 from __future__ import annotations
@@ -90,8 +90,11 @@ class EsploraSource(ChainSource):
                 return Reply(None, retries)
             if not isinstance(status, dict):
                 raise SourceInvalid(f"/block/{question.block}/status is not a JSON object")
+            # /block/:hash gives tx_count, which fixes the block's Merkle branches' length.
+            block, more = self._json(f"/block/{question.block}", missing_ok=True)
+            count = block.get("tx_count") if isinstance(block, dict) else None
             return Reply({"inBestChain": status.get("in_best_chain"),
-                          "height": status.get("height")}, retries)
+                          "height": status.get("height"), "txCount": count}, retries + more)
         if kind == "transaction":
             return Reply(*self._text(f"/tx/{question.txid}/hex",
                                      limit=MAX_TRANSACTION_ANSWER))

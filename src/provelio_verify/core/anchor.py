@@ -141,6 +141,49 @@ def _abbrev(script: bytes) -> str:
     return text if len(text) <= 80 else f"{text[:76]}…"
 
 
+def tree_depth(tx_count: int) -> int:
+    """The length of every Merkle branch in a block of ``tx_count`` transactions.
+
+    Bitcoin's tree pairs the last node of an odd level with a copy of itself, so each
+    level halves the width rounding up and every leaf sits at the same depth:
+    ceil(log2(n)) levels, 0 for a block holding only its coinbase.
+
+    Raises:
+        ValueError: ``tx_count`` is below 1 (every block has a coinbase).
+    """
+    if tx_count < 1:
+        raise ValueError(f"a block holds at least one transaction, not {tx_count}")
+    return (tx_count - 1).bit_length()
+
+
+def check_tree_shape(tx_index: int, branch_length: int, tx_count: int) -> None:
+    """(5) CVE-2017-12842: with the block's transaction count known, ``txIndex`` names
+    one of its transactions and the branch is exactly as long as the tree is deep. A
+    shorter branch would prove an inner node (64 bytes that parse as a transaction); a
+    longer one would descend below the leaves (a 64-byte transaction read as two
+    hashes). Either way the "transaction" proven is not one of the block's.
+
+    Raises:
+        CheckFailure: FORMAT_FAILURE naming the count, the index and both lengths.
+    """
+    depth = tree_depth(tx_count)
+    details = {"txIndex": tx_index, "branchLength": branch_length, "txCount": tx_count,
+               "treeDepth": depth}
+    if branch_length != depth:
+        raise CheckFailure(
+            SubIndication.FORMAT_FAILURE,
+            f"Merkle branch has {branch_length} levels, but the Merkle tree of a block of "
+            f"{tx_count} transactions is {depth} deep: the branch proves "
+            + ("an inner node of the tree" if branch_length < depth
+               else "something below its leaves") + ", not a transaction (CVE-2017-12842)",
+            details)
+    if tx_index >= tx_count:
+        raise CheckFailure(
+            SubIndication.FORMAT_FAILURE,
+            f"txIndex {tx_index} is past the last transaction of a block of {tx_count}",
+            details)
+
+
 def check_inclusion(header: BlockHeader, block_hash_display: bytes, txid_display: bytes,
                     tx_index: int, branch_display: Sequence[bytes]) -> dict[str, Any]:
     """(1) The header hashes to ``block.hash``. (2) The branch is at most 32 long and
