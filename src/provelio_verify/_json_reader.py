@@ -21,6 +21,108 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
+#: Deepest nesting of arrays and objects any reader here accepts, checked before
+#: ``json`` recurses: the bundle needs four levels and metadata a few more; Python's
+#: recursion limit (and the report writers, which nest what they echo two levels
+#: further) stay far away.
+MAX_JSON_DEPTH = 64
+#: Longest number literal accepted: 2^64 has 20 digits and the longest float a
+#: program writes (``repr``) 24 characters. Longer ones are refused before ``int()``
+#: meets Python's 4,300-digit conversion limit.
+MAX_NUMBER_CHARS = 40
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class JsonLimitError(ValueError):
+    """JSON over one of this module's limits (nesting, number size); ``where`` is the
+    path of the value (``certificate.fileSize``) when known."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+
+class _Refused:
+    """Stands in for a number literal over the limits until its path is known."""
+
+    def __init__(self, literal: str, problem: str) -> None:
+        self.literal = literal
+        self.problem = problem
+
+
+def _int(literal: str, refused: list[_Refused]) -> Any:
+    if len(literal) > MAX_NUMBER_CHARS:
+        refused.append(r := _Refused(literal, f"a number of {len(literal)} digits, over the "
+                                              f"{MAX_NUMBER_CHARS} allowed"))
+        return r
+    return int(literal)
+
+
+def _float(literal: str, refused: list[_Refused]) -> Any:
+    value = float(literal) if len(literal) <= MAX_NUMBER_CHARS else float("inf")
+    if len(literal) > MAX_NUMBER_CHARS or value != value or value in (float("inf"),
+                                                                        float("-inf")):
+        refused.append(r := _Refused(literal, f"the number {literal[:24]}"
+                                              f"{'…' if len(literal) > 24 else ''} is "
+                                              "longer than allowed or out of range"))
+        return r
+    return value
+
+
+def check_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse JSON text nested deeper than ``limit``, by one linear scan (strings
+    skipped), before any parser recurses into it.
+
+    Raises:
+        JsonLimitError: too deep.
+    """
+    brackets = _BRACKET.findall(_STRING.sub("", text)) if text.count("[") + \
+        text.count("{") > limit else ()
+    depth = 0
+    for bracket in brackets:
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            raise JsonLimitError("", f"JSON nested deeper than {limit} levels")
+
+
+def _locate(value: Any, target: _Refused) -> str:
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if item is target:
+            return path
+        if isinstance(item, dict):
+            stack.extend((sub, join(path, key)) for key, sub in item.items())
+        elif isinstance(item, list):
+            stack.extend((sub, f"{path}[{i}]") for i, sub in enumerate(item))
+    return ""
+
+
+def loads_bounded(text: str | bytes, **hooks: Any) -> Any:
+    """``json.loads`` within this module's limits: nesting at most
+    :data:`MAX_JSON_DEPTH`, numbers at most :data:`MAX_NUMBER_CHARS` long and finite
+    (no NaN or Infinity, spelled or overflowing), so that what is read can always be
+    written back as JSON. For every reader of untrusted JSON (bundles, manifests,
+    capsules, chain sources).
+
+    Raises:
+        JsonLimitError: over a limit, naming where.
+        ValueError: not JSON (``json.JSONDecodeError``), or what ``hooks`` raise.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    check_depth(text)
+    refused: list[_Refused] = []
+    hooks.setdefault("parse_constant", _no_constants)
+    document = json.loads(text, parse_int=lambda s: _int(s, refused),
+                          parse_float=lambda s: _float(s, refused), **hooks)
+    if refused:
+        raise JsonLimitError(_locate(document, refused[0]), refused[0].problem)
+    return document
+
+
 class BundleFormatError(ProvelioError):
     """The bundle does not obey the contract's section 2."""
 
@@ -47,9 +149,11 @@ def load_json(data: bytes, warnings: list[str]) -> Any:
             "", f"bundle is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
         ) from None
     try:
-        document = json.loads(
+        document = loads_bounded(
             text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
         )
+    except JsonLimitError as exc:
+        raise BundleFormatError(exc.where, exc.problem) from None
     except _DuplicateKey as exc:
         raise BundleFormatError("", f"duplicated key {exc.key!r} in a JSON object") from None
     except _BadConstant as exc:

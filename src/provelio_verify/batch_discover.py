@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ._json_reader import loads_bounded
 from .errors import InputError
 from .inputs import read_bounded, regular_file_problem
 
@@ -140,7 +141,7 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads_bounded(line)
         except json.JSONDecodeError as exc:
             yield number, f"not JSON: {exc.msg}"
             continue

@@ -42,6 +42,7 @@ from typing import Any
 
 from cryptography import x509
 
+from ._json_reader import loads_bounded
 from ._version import __version__
 from .bundle import Bundle, Network
 from .chain.base import ChainSource, SourceError
@@ -419,7 +420,7 @@ def _read(root: str, files: Mapping[str, bytes]) -> Capsule:
     Raises:
         CapsuleError, KeyError, TypeError, ValueError, InputError: it is malformed.
     """
-    manifest = _object(json.loads(files[MANIFEST]), MANIFEST)
+    manifest = _object(loads_bounded(files[MANIFEST]), MANIFEST)
     version = manifest.get("capsuleVersion")
     if version != CAPSULE_VERSION or isinstance(version, bool):
         raise CapsuleError(f"capsule version {version!r:.40}; this tool reads "
@@ -439,13 +440,13 @@ def _read(root: str, files: Mapping[str, bytes]) -> Capsule:
                                f"is {_kind(names)}, not a list of file names")
         return [files[_listed(name, f"files.{key}", files)] for name in names]
 
-    report = _object(json.loads(_required(file("report"))), "report.json")
+    report = _object(loads_bounded(_required(file("report"))), "report.json")
     checks = report.get("checks", [])
     if not isinstance(checks, list) or not all(
             isinstance(c, dict) and isinstance(c.get("id"), str) for c in checks):
         raise CapsuleError("not a readable capsule: report.json checks is not a "
                            "list of checks with an id")
-    answers = _object(json.loads(_required(file("chainAnswers"))), "chain/answers.json")
+    answers = _object(loads_bounded(_required(file("chainAnswers"))), "chain/answers.json")
     material = tuple(ReplaySource(f"recorded answers of {label}", records,
                                   kinds=MATERIAL_QUESTIONS)
                      for label, records in answers.items())

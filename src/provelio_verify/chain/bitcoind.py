@@ -16,6 +16,7 @@ import json
 import os
 from typing import Any
 
+from .._json_reader import loads_bounded
 from ..core.bitcoin import dsha256
 from ..core.merkleblock import MerkleBlockError, parse_merkle_block
 from ..errors import InputError
@@ -97,7 +98,7 @@ class BitcoinCoreSource(ChainSource):
         if response.status not in (200, 404, 500):
             raise SourceUnavailable(f"{method}: the node answered HTTP {response.status}")
         try:
-            document = json.loads(response.body)
+            document = loads_bounded(response.body)
         except ValueError:
             raise SourceInvalid(f"{method}: the node's answer (HTTP {response.status}) is "
                                 "not JSON") from None

@@ -13,9 +13,9 @@ Requests: ``/block-height/:h``, ``/block/:hash/header``, ``/block/:hash/status``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from .._json_reader import loads_bounded
 from ..net import HttpClient, NetworkError, Response, redact, split_credentials
 from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
 
@@ -64,7 +64,7 @@ class EsploraSource(ChainSource):
         if text is None:
             return None, retries
         try:
-            return json.loads(text), retries
+            return loads_bounded(text), retries
         except ValueError:
             raise SourceInvalid(f"GET {self._base}{path} answered text that is not JSON") \
                 from None

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from .algorithms import RSA_PSS, SIGNATURE_OIDS, describe_key, verify_signature
+from .der import read_tlv
 
 T = TypeVar("T")
 
@@ -40,6 +41,12 @@ class Cert:
         Raises:
             ValueError: the bytes are not a certificate.
         """
+        # Our bounded walk first: asn1crypto recurses on nesting (a name nested 1,200
+        # deep was a RecursionError), so nothing deeper than der.MAX_DEPTH reaches it.
+        try:
+            read_tlv(der).check()
+        except RecursionError:  # pragma: no cover - the walk bounds depth itself
+            raise ValueError("certificate nested too deeply") from None
         crypto = x509.load_der_x509_certificate(der)
         try:  # cryptography parses the key lazily: a broken one must not surface later
             crypto.public_key()

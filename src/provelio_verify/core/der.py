@@ -109,9 +109,12 @@ def read_tlv(data: bytes) -> Node:
     return node
 
 
-def _header(data: bytes, pos: int, limit: int) -> tuple[int, bool, int, int, int, int]:
-    """(class, constructed, tag, body start, body end, end) of the element at ``pos``.
-    An indefinite length (BER) is resolved by walking to its end-of-contents."""
+def _header(data: bytes, pos: int, limit: int,
+            depth: int = 0) -> tuple[int, bool, int, int, int, int]:
+    """(class, constructed, tag, body start, body end, end) of the element at ``pos``,
+    itself at nesting ``depth``. An indefinite length (BER) is resolved by walking to
+    its end-of-contents, the walk counting depth on from ``depth`` (a walk restarting
+    at 1 let nested indefinite lengths recurse without bound)."""
     if pos >= limit:
         raise ValueError(f"element truncated at offset {pos}")
     start = pos
@@ -140,7 +143,7 @@ def _header(data: bytes, pos: int, limit: int) -> tuple[int, bool, int, int, int
         while True:
             if pos + 2 <= limit and data[pos] == 0 and data[pos + 1] == 0:
                 return first >> 6, constructed, tag, body, pos, pos + 2
-            pos = _walk(data, pos, limit, 1)
+            pos = _walk(data, pos, limit, depth + 1)
     if length & 0x80:
         count = length & 0x7F
         if count == 0 or count > MAX_LENGTH_BYTES or pos + count > limit:
@@ -162,7 +165,7 @@ def _walk(data: bytes, pos: int, limit: int, depth: int) -> int:
     length = data[pos + 1] if pos + 1 < limit else -1
     if first < 0 or length < 0 or first & 0x1F == 0x1F or length in (0x80, 0x83, 0x84) \
             or length > 0x84:
-        _cls, constructed, _tag, body, body_end, end = _header(data, pos, limit)
+        _cls, constructed, _tag, body, body_end, end = _header(data, pos, limit, depth)
     else:
         constructed = bool(first & 0x20)
         if length < 0x80:
