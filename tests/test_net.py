@@ -164,3 +164,36 @@ def test_importing_the_network_module_opens_no_socket():
             "sys.addaudithook(guard)\n"
             "import provelio_verify.net, provelio_verify.chain, provelio_verify.cli\n")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+class _Drip(http.server.BaseHTTPRequestHandler):
+    """Sends headers, then one byte every 0.4 s: each read well within any per-read
+    timeout, the whole answer never."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(1000):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.4)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_deadline_holds_against_a_slow_body():
+    """Issue 8, item 6: the wall-clock deadline cuts a dripping answer off."""
+    with loopback_server(_Drip) as url:
+        client = HttpClient(HttpPolicy(deadline=2.0, read_timeout=1.5, retries=2))
+        started = time.monotonic()
+        with pytest.raises(NetworkError, match="within the deadline of 2 s"):
+            client.get(url + "/slow")
+        elapsed = time.monotonic() - started
+    assert elapsed < 6, f"the request ran {elapsed:.1f} s past a 2 s deadline"

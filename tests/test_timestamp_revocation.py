@@ -295,3 +295,51 @@ def test_an_unreachable_responder_leaves_revocation_indeterminate():
     assert check.sub_indication is SubIndication.TRY_LATER
     assert "127.0.0.1:9/tsa.crl" in check.message
     assert report.indication is Indication.INDETERMINATE  # required by the policy
+
+
+# ----------------------------------------------------- fetching: who chooses the address
+
+
+def test_nothing_is_fetched_for_a_certificate_no_trusted_root_vouches_for(responder):
+    """Issue 8, item 5: the token carries its own root (and so a known issuer), its
+    TSA certificate names addresses on our loopback responder, and the user trusts
+    no root of it: nothing may be asked of those addresses."""
+    base, handler = responder
+    cert, token = _tsa_pointing_to(base, crl_path="/tsa.crl", ocsp_path="/ocsp")
+    token = cms_edit.resign(scenario_token("ok-created"), cert, certs=[cert, tsa_world().root])
+    other_root = tsa_world().tsas["rsa2048"].der  # trusted, but not this token's root
+    verifier = Verifier(Policy(tsa_roots=(other_root,), now=NOW, require_revocation=True,
+                               fetch_revocation=True))
+    report = verify_token(token, verifier=verifier)
+    assert report.check("timestamp.chain").indication is not Indication.PASSED
+    check = report.check("timestamp.revocation")
+    assert check.indication is Indication.INDETERMINATE
+    assert "nothing was fetched" in check.message
+    assert handler.seen == []
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    target = ""
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(302)
+        self.send_header("Location", type(self).target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("where", ["third-host", "file:///etc/passwd", "ftp://127.0.0.1/x"])
+def test_a_redirect_from_a_crl_address_is_not_followed(responder, where):
+    third, handler = responder
+    _Redirect.target = third + "/tsa.crl" if where == "third-host" else where
+    handler.crl = crl(tsa_world().root, [], this_update=REVOCATION_TIME)
+    with loopback_server(_Redirect) as redirecting:
+        cert, token = _tsa_pointing_to(redirecting, crl_path="/tsa.crl", ocsp_path=None)
+        report = verify_token(token, verifier=_fetching(fetch_revocation=True))
+    check = report.check("timestamp.revocation")
+    assert check.sub_indication is SubIndication.TRY_LATER, check.message
+    assert "not followed" in check.message
+    assert handler.seen == []

@@ -249,6 +249,16 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     ]
     evidence = [rev.evaluate(s, signer, issuer, token.gen_time) for s in sources]
     if policy.fetch_revocation and env.http is not None and not any(
+            e.status in (rev.GOOD, rev.REVOKED) for e in evidence) \
+            and outcome.status != VALID:
+        # The addresses a certificate names are the attacker's to choose until the
+        # certificate is shown to come from a CA the user trusts: fetch nothing before.
+        evidence.append(rev.Evidence(
+            rev.RevocationSource("fetch", "network", b""), rev.UNUSABLE,
+            "nothing was fetched: the TSA certificate's path to a root you trust was not "
+            "established, so the CRL and OCSP addresses it names are only the token's "
+            "claims"))
+    elif policy.fetch_revocation and env.http is not None and not any(
             e.status in (rev.GOOD, rev.REVOKED) for e in evidence):
         fetched, notes = fetch_revocation(signer, issuer, env.http)
         env.fetched.extend(fetched)

@@ -13,7 +13,9 @@ when imported) is imported at the first request.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import socket
 import threading
 import time
 import urllib.parse
@@ -50,7 +52,10 @@ class HttpPolicy:
         backoff: seconds before the first retry; doubled for each further one.
         max_retry_after: the longest ``Retry-After`` honoured, in seconds; a server
             asking for longer is treated as unavailable.
-        deadline: seconds for one request including all retries and waits.
+        deadline: seconds for one request including all retries and waits. It is
+            wall-clock and holds while a body is being read: a server that drips one
+            byte every few seconds (each read within ``read_timeout``) is cut off
+            when the deadline passes, not when it stops sending.
         max_bytes: the largest response body accepted.
     """
 
@@ -222,7 +227,9 @@ class HttpClient:
             wait: float | None = None
             told = False
             try:
-                response = self._once(method, url, body, auth, headers, limit, allow_redirects)
+                remaining = self.policy.deadline - (self._clock() - started)
+                response = self._once(method, url, body, auth, headers, limit, allow_redirects,
+                                      max(remaining, 0.001))
             except _NotRetryable as exc:
                 self._record(method, shown, None, attempts, started, str(exc))
                 raise NetworkError(str(exc)) from None
@@ -253,37 +260,77 @@ class HttpClient:
 
     def _once(self, method: str, url: str, body: bytes | None, auth: tuple[str, str] | None,
               headers: Mapping[str, str] | None, limit: int,
-              allow_redirects: bool) -> Response:
+              allow_redirects: bool, remaining: float) -> Response:
+        """One attempt, cut off after ``remaining`` seconds of wall-clock time
+        whatever the server does: a timer closes the connection, which ends a read
+        that the per-read timeout would let run on."""
         import requests
 
         shown = redact(url)
+        expired = threading.Event()
+        current: list[Any] = []
+
+        def cut_off() -> None:
+            expired.set()
+            for response in current:
+                # close() alone does not wake a read blocked in another thread;
+                # shutting the socket down does.
+                connection = getattr(response.raw, "_connection", None) or \
+                    getattr(response.raw, "connection", None)
+                sock = getattr(connection, "sock", None)
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(Exception):
+                    response.close()
+
+        timer = threading.Timer(remaining, cut_off)
+        timer.daemon = True
+        timer.start()
         try:
+            connect = min(self.policy.connect_timeout, remaining)
             with self._session().request(
                 method, url, data=body, auth=auth, headers=dict(headers or {}),
-                timeout=(self.policy.connect_timeout, self.policy.read_timeout),
+                timeout=(connect, min(self.policy.read_timeout, remaining)),
                 stream=True, allow_redirects=allow_redirects,
             ) as raw:
+                current.append(raw)
+                if expired.is_set():
+                    raise NetworkError(f"{shown}: no answer within the deadline")
                 declared = raw.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > limit:
                     raise _NotRetryable(
                         f"{shown}: answer of {declared} bytes is over the limit of {limit}")
                 chunks = []
                 size = 0
-                for chunk in raw.iter_content(chunk_size=65536):
+                for chunk in raw.iter_content(chunk_size=4096):
+                    if expired.is_set():
+                        raise NetworkError(f"{shown}: the answer did not arrive within the "
+                                           f"deadline of {self.policy.deadline:g} s")
                     size += len(chunk)
                     if size > limit:
                         raise _NotRetryable(
                             f"{shown}: answer is over the limit of {limit} bytes")
                     chunks.append(chunk)
+                if expired.is_set():
+                    raise NetworkError(f"{shown}: the answer did not arrive within the "
+                                       f"deadline of {self.policy.deadline:g} s")
                 return Response(raw.status_code, b"".join(chunks), dict(raw.headers), shown)
         except NetworkError:
             raise
-        except requests.Timeout:
-            raise NetworkError(f"{shown}: timed out") from None
-        except requests.ConnectionError as exc:
-            raise NetworkError(f"{shown}: cannot connect ({_reason(exc)})") from None
-        except requests.RequestException as exc:
-            raise NetworkError(f"{shown}: {type(exc).__name__}") from None
+        except Exception as exc:
+            if expired.is_set():
+                raise NetworkError(f"{shown}: the answer did not arrive within the deadline "
+                                   f"of {self.policy.deadline:g} s") from None
+            if isinstance(exc, requests.Timeout):
+                raise NetworkError(f"{shown}: timed out") from None
+            if isinstance(exc, requests.ConnectionError):
+                raise NetworkError(f"{shown}: cannot connect ({_reason(exc)})") from None
+            if isinstance(exc, requests.RequestException):
+                raise NetworkError(f"{shown}: {type(exc).__name__}") from None
+            raise
+        finally:
+            timer.cancel()
 
     def _backoff(self, attempts: int) -> float:
         return float(self.policy.backoff * (2 ** (attempts - 1)))
