@@ -14,12 +14,13 @@ when imported) is imported at the first request.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import email.utils
 import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,35 @@ class NetworkError(ProvelioError):
 
 class _NotRetryable(NetworkError):
     """An answer that another attempt would not improve (e.g. over the size cap)."""
+
+
+#: Wall-clock seconds one verification may spend on the network in all (chain sources
+#: and revocation fetching together, retries and waits included). Each request also
+#: has its own deadline (:attr:`HttpPolicy.deadline`); this bounds their sum, so that
+#: no set of slow servers can hold a verification longer.
+VERIFICATION_NETWORK_BUDGET = 300.0
+
+_BUDGET: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "provelio_network_budget", default=None)
+
+
+@contextlib.contextmanager
+def network_budget(seconds: float = VERIFICATION_NETWORK_BUDGET) -> Iterator[None]:
+    """Every request made inside this block (in this context, and in the threads it
+    hands its context to) shares one wall-clock budget of ``seconds``. Nested blocks
+    keep the outer, earlier end."""
+    end = time.monotonic() + seconds
+    outer = _BUDGET.get()
+    token = _BUDGET.set(end if outer is None else min(outer, end))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _budget_left() -> float | None:
+    end = _BUDGET.get()
+    return None if end is None else end - time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -228,6 +258,13 @@ class HttpClient:
             told = False
             try:
                 remaining = self.policy.deadline - (self._clock() - started)
+                budget = _budget_left()
+                if budget is not None and budget <= 0:
+                    raise _NotRetryable(f"{method} {shown}: not sent, the verification's "
+                                        f"network budget of {VERIFICATION_NETWORK_BUDGET:g} s "
+                                        "is spent")
+                if budget is not None:
+                    remaining = min(remaining, budget)
                 response = self._once(method, url, body, auth, headers, limit, allow_redirects,
                                       max(remaining, 0.001))
             except _NotRetryable as exc:
@@ -248,8 +285,10 @@ class HttpClient:
                     last_error = (f"HTTP {status} with Retry-After over "
                                   f"{self.policy.max_retry_after:g} s")
             spent = self._clock() - started
+            budget = _budget_left()
             if (wait is None or attempts > self.policy.retries
-                    or spent + wait > self.policy.deadline):
+                    or spent + wait > self.policy.deadline
+                    or (budget is not None and wait >= budget)):
                 self._record(method, shown, status, attempts, started, last_error)
                 raise NetworkError(
                     f"{method} {shown} failed after {attempts} attempt(s) in {spent:.1f} s: "

@@ -17,7 +17,7 @@ from .chain.base import ChainSource
 from .core.digest import check_sha256
 from .core.mode import check_mode
 from .inputs import read_at_most
-from .net import HttpClient
+from .net import HttpClient, network_budget
 from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .pathcache import PathCache
 from .policy import Policy
@@ -230,6 +230,18 @@ class Verifier:
         Raises:
             InputError: the subject or the bundle cannot be read.
         """
+        with network_budget():  # one wall-clock budget for all its requests
+            return self._verify_detailed(subject, bundle, progress=progress,
+                                         on_size=on_size)
+
+    def _verify_detailed(
+        self,
+        subject: SubjectInput,
+        bundle: BundleInput,
+        *,
+        progress: Callable[[int], None] | None,
+        on_size: Callable[[int], None] | None,
+    ) -> Verification:
         now = self.policy.now or datetime.now(UTC)
         parsed, format_error, data = load_bundle(bundle)
         source = os.fspath(bundle) if isinstance(bundle, (str, os.PathLike)) else None

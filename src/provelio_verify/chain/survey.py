@@ -13,6 +13,7 @@ its transaction count): nothing here names the transaction.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -49,7 +50,10 @@ def survey(sources: Sequence[ChainSource], params: NetworkParams, block_hash: st
     if len(sources) <= 1:
         return [one(s) for s in sources]
     with ThreadPoolExecutor(max_workers=len(sources)) as pool:
-        return list(pool.map(one, sources))
+        # Each thread runs in a copy of this context: the verification's network
+        # budget (net.network_budget) holds in them too.
+        futures = [pool.submit(contextvars.copy_context().run, one, s) for s in sources]
+        return [f.result() for f in futures]
 
 
 def _view(source: ChainSource, params: NetworkParams, block_hash: str, height: int,
