@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from .algorithms import RSA_PSS, SIGNATURE_OIDS, describe_key, verify_signature
-from .der import read_tlv
+from .der import CONTEXT, OCTET_STRING, SEQUENCE, UNIVERSAL, Node, read_tlv
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ class Cert:
         # Our bounded walk first: asn1crypto recurses on nesting (a name nested 1,200
         # deep was a RecursionError), so nothing deeper than der.MAX_DEPTH reaches it.
         try:
-            read_tlv(der).check()
+            _check_structure(read_tlv(der))
         except RecursionError:  # pragma: no cover - the walk bounds depth itself
             raise ValueError("certificate nested too deeply") from None
         crypto = x509.load_der_x509_certificate(der)
@@ -138,6 +138,28 @@ class Cert:
         return {"subject": self.subject, "issuer": self.issuer, "sha256": self.fingerprint,
                 "serialNumber": hex(self.crypto.serial_number),
                 "notBefore": self.not_before, "notAfter": self.not_after}
+
+
+def _check_structure(cert: Node) -> None:
+    """Walk a certificate, and each extension's value (DER inside an OCTET STRING,
+    RFC 5280 §4.1, which the walk does not enter), with the bounded DER walker: both
+    reach asn1crypto (a subjectAltName's directory name is parsed to match the tsa
+    name).
+
+    Raises:
+        ValueError: a malformed or too deeply nested encoding.
+    """
+    cert.check()
+    parts = cert.children if cert.is_(UNIVERSAL, SEQUENCE) else []
+    tbs = parts[0].children if parts and parts[0].is_(UNIVERSAL, SEQUENCE) else []
+    for field_node in tbs:
+        if field_node.is_(CONTEXT, 3) and field_node.constructed and field_node.children:
+            for extension in field_node.children[0].children:
+                value = extension.children[-1] \
+                    if extension.constructed and extension.children else None
+                if value is not None and value.is_(UNIVERSAL, OCTET_STRING) \
+                        and not value.constructed:
+                    read_tlv(value.contents).check()
 
 
 def load_all(ders: Iterable[bytes], load: Callable[[bytes], Cert] = Cert.load,

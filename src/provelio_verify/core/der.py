@@ -25,16 +25,20 @@ class Node:
     """One TLV: where it lies in ``data``; its children are read on first use."""
 
     __slots__ = ("data", "cls", "constructed", "tag", "start", "body", "body_end", "end",
-                 "_children")
+                 "depth", "_children")
 
-    def __init__(self, data: bytes, pos: int, limit: int) -> None:
-        """Read the header of the element at ``pos`` (it must end by ``limit``).
+    def __init__(self, data: bytes, pos: int, limit: int, depth: int = 0) -> None:
+        """Read the header of the element at ``pos`` (it must end by ``limit``), at
+        nesting ``depth`` (0 for the outermost).
 
         Raises:
-            ValueError: a malformed tag or length.
+            ValueError: a malformed tag or length, or nesting deeper than MAX_DEPTH.
         """
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nesting deeper than {MAX_DEPTH} at offset {pos}")
         self.data = data
         self.start = pos
+        self.depth = depth
         self._children: list[Node] | None = None
         first = data[pos] if pos < limit else 0x1F  # (0x1F: "use the general path")
         length = data[pos + 1] if pos + 1 < limit else 0x80
@@ -55,7 +59,7 @@ class Node:
                     raise ValueError(f"element at offset {pos} runs past its container")
                 return
         self.cls, self.constructed, self.tag, self.body, self.body_end, self.end = _header(
-            data, pos, limit)
+            data, pos, limit, depth)
 
     @property
     def raw(self) -> bytes:
@@ -79,7 +83,7 @@ class Node:
             found = []
             pos = self.body
             while pos < self.body_end:
-                child = Node(self.data, pos, self.body_end)
+                child = Node(self.data, pos, self.body_end, self.depth + 1)
                 found.append(child)
                 pos = child.end
             self._children = found
@@ -94,7 +98,7 @@ class Node:
         Raises:
             ValueError: naming the offset of the first fault.
         """
-        _walk(self.data, self.start, self.end, 0)
+        _walk(self.data, self.start, self.end, self.depth)
 
 
 def read_tlv(data: bytes) -> Node:
@@ -179,7 +183,10 @@ def _walk(data: bytes, pos: int, limit: int, depth: int) -> int:
         body_end = end = body + length
         if end > limit:
             raise ValueError(f"element at offset {pos} runs past its container")
-    if constructed:
+    # An indefinite length's contents were walked by _header to find their end (so
+    # end != body_end): walking them again here would double the work at every
+    # level, 2**depth in all for nested ones.
+    if constructed and end == body_end:
         inner = body
         while inner < body_end:
             inner = _walk(data, inner, body_end, depth + 1)

@@ -127,6 +127,10 @@ def parse_token(data: bytes, load_cert: Callable[[bytes], Cert] = Cert.load) -> 
     """
     try:
         top = read_tlv(data)
+        # (0) Every tag, length and nesting level of the token, once, by our bounded
+        # walk: asn1crypto recurses on nesting, and it parses parts (the sid's issuer
+        # name, a refusal's status) that the reading below does not enter.
+        top.check()
         parts = top.children if top.is_(UNIVERSAL, SEQUENCE) else []
         # (1) A1, RFC 3161 §2.4.2: a TimeStampResp is SEQUENCE { PKIStatusInfo (a
         # SEQUENCE), token OPTIONAL }; a TimeStampToken is a ContentInfo, SEQUENCE {
@@ -217,7 +221,11 @@ def _e_content(encap: Node) -> bytes:
     (octets,) = encap.children[1].children
     if not octets.is_(UNIVERSAL, OCTET_STRING):
         raise format_failure("token eContent is not an OCTET STRING")
-    return _octets(octets)
+    e_content = _octets(octets)
+    # The TSTInfo is DER inside the OCTET STRING, which the token's walk does not
+    # enter: walk it too before asn1crypto parses its parts (the tsa name).
+    read_tlv(e_content).check()
+    return e_content
 
 
 def _octets(node: Node) -> bytes:
