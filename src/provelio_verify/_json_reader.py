@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from ._limits import MAX_JSON_DEPTH
 from .errors import ProvelioError
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
@@ -21,11 +22,6 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
-#: Deepest nesting of arrays and objects any reader here accepts, checked before
-#: ``json`` recurses: the bundle needs four levels and metadata a few more; Python's
-#: recursion limit (and the report writers, which nest what they echo two levels
-#: further) stay far away.
-MAX_JSON_DEPTH = 64
 #: Longest number literal accepted: 2^64 has 20 digits and the longest float a
 #: program writes (``repr``) 24 characters. Longer ones are refused before ``int()``
 #: meets Python's 4,300-digit conversion limit.
@@ -64,9 +60,10 @@ def _float(literal: str, refused: list[_Refused]) -> Any:
     value = float(literal) if len(literal) <= MAX_NUMBER_CHARS else float("inf")
     if len(literal) > MAX_NUMBER_CHARS or value != value or value in (float("inf"),
                                                                         float("-inf")):
-        refused.append(r := _Refused(literal, f"the number {literal[:24]}"
-                                              f"{'…' if len(literal) > 24 else ''} is "
-                                              "longer than allowed or out of range"))
+        problem = (f"a number of {len(literal)} characters, over the {MAX_NUMBER_CHARS} "
+                   "allowed" if len(literal) > MAX_NUMBER_CHARS else
+                   f"the number {literal} is beyond the range of a double (±1.8e308)")
+        refused.append(r := _Refused(literal, problem))
         return r
     return value
 
@@ -120,6 +117,11 @@ def loads_bounded(text: str | bytes, **hooks: Any) -> Any:
                           parse_float=lambda s: _float(s, refused), **hooks)
     if refused:
         raise JsonLimitError(_locate(document, refused[0]), refused[0].problem)
+    # Text decoded from UTF-8 holds no surrogate; only a \\uD8xx-\\uDFxx escape can
+    # make one (not text: it cannot be written out as UTF-8 again, in a report or a
+    # capsule), so the walk is needed only when the text has such an escape.
+    if _SURROGATE_ESCAPE.search(text):
+        _check_unicode(document, "")
     return document
 
 
@@ -164,10 +166,6 @@ def load_json(data: bytes, warnings: list[str]) -> Any:
         ) from None
     except RecursionError:
         raise BundleFormatError("", "JSON nesting is too deep") from None
-    # Text decoded from UTF-8 holds no surrogate; only a \\uD8xx-\\uDFxx escape can
-    # make one, so the walk is needed only when the text has such an escape.
-    if _SURROGATE_ESCAPE.search(text):
-        _check_unicode(document, "")
     return document
 
 
@@ -195,7 +193,11 @@ def _no_constants(token: str) -> Any:
 
 
 def _check_unicode(value: Any, where: str) -> None:
-    """Refuse lone surrogates (``"\\ud800"``): they are not text and cannot be printed."""
+    """Refuse lone surrogates (``"\\ud800"``): they are not text and cannot be printed.
+
+    Raises:
+        JsonLimitError: naming the string's path.
+    """
     stack: list[tuple[Any, str]] = [(value, where)]
     while stack:
         item, path = stack.pop()
@@ -213,7 +215,7 @@ def _encodable(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise BundleFormatError(path, "string holds a lone UTF-16 surrogate") from None
+        raise JsonLimitError(path, "string holds a lone UTF-16 surrogate") from None
 
 
 def join(path: str, key: str) -> str:

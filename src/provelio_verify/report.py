@@ -10,11 +10,13 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
 
+from ._limits import MAX_JSON_DEPTH
 from ._time import rfc3339
 from ._version import __version__
 
@@ -136,7 +138,8 @@ class CheckResult:
     @functools.cached_property
     def _details_json(self) -> Any:
         # Converted once: a report is rendered several times (JSON, evidence keys, HTML).
-        return _jsonable(self.details)
+        # (Nested in a report as report > checks > check > details.)
+        return _jsonable(self.details, 3, f"checks.{self.id}.details")
 
     def to_dict(self) -> dict[str, Any]:
         """The check as JSON data. Its ``details`` are shared between calls: read them,
@@ -303,16 +306,16 @@ class Report:
             "tool": {"name": TOOL_NAME, "version": __version__},
             "indication": self.indication.value,
             "subIndication": self.sub_indication.value if self.sub_indication else None,
-            "subject": _jsonable(self.subject),
-            "certificate": _jsonable(self.certificate),
-            "existence": _jsonable(self.existence),
+            "subject": _jsonable(self.subject, 1, "subject"),
+            "certificate": _jsonable(self.certificate, 1, "certificate"),
+            "existence": _jsonable(self.existence, 1, "existence"),
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
         }
-        added = {key: _jsonable(value) for key, value in self.extra.items()}
+        added = {key: _jsonable(value, 1, key) for key, value in self.extra.items()}
         if self.derived is not None:
             base = {**out, **added}
-            added.update((k, _jsonable(v)) for k, v in self.derived(base).items())
+            added.update((k, _jsonable(v, 1, k)) for k, v in self.derived(base).items())
         for key, value in added.items():
             if key in out:
                 raise ValueError(f"added report key {key!r} would replace a fixed key")
@@ -320,31 +323,50 @@ class Report:
         return out
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False)
+        # allow_nan=False: Infinity and NaN are not JSON (_jsonable refuses them first).
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False,
+                          allow_nan=False)
 
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
-def _jsonable(value: Any) -> Any:
-    """Copy a details value into plain JSON types (bytes become lowercase hex)."""
+def _jsonable(value: Any, depth: int = 0, where: str = "") -> Any:
+    """Copy a details value into plain JSON types (bytes become lowercase hex). ``depth``
+    counts the containers around ``value`` in the report, which nests at most
+    MAX_JSON_DEPTH deep, as the bundle reader allows; no float is Infinity or NaN.
+
+    Raises:
+        ValueError: a value nested deeper, or a float that is not finite (not JSON),
+            naming where.
+        TypeError: a value of a type with no JSON form.
+    """
     kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise ValueError(f"report value {where or 'report'} is {value}, not a JSON number")
+        return value
     if kind in _PLAIN:
         return value
+    if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_JSON_DEPTH:
+        raise ValueError(f"report value {where or 'report'} nests deeper than the limit of "
+                         f"{MAX_JSON_DEPTH}")
     if kind is dict:
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, depth + 1, f"{where}.{k}") for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, bool, int, float)):
+        return [_jsonable(v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, float):
+        return _jsonable(float(value), depth, where)
+    if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, depth + 1, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, datetime):
         return rfc3339(value)
     raise TypeError(f"report details cannot hold a {type(value).__name__}")

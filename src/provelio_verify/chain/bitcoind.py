@@ -32,6 +32,10 @@ RPC_INVALID_PARAMETER = -8  # block height out of range
 MAX_COOKIE_BYTES = 4096
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+
+
 class _RpcError(Exception):
     def __init__(self, code: int | None, message: str) -> None:
         super().__init__(message)
@@ -99,9 +103,9 @@ class BitcoinCoreSource(ChainSource):
             raise SourceUnavailable(f"{method}: the node answered HTTP {response.status}")
         try:
             document = loads_bounded(response.body)
-        except ValueError:
+        except ValueError as exc:  # not JSON, or over the reader's limits (depth, numbers)
             raise SourceInvalid(f"{method}: the node's answer (HTTP {response.status}) is "
-                                "not JSON") from None
+                                f"not JSON this verifier reads: {_first_line(exc)}") from None
         if not isinstance(document, dict) or "result" not in document and "error" not in document:
             raise SourceInvalid(f"{method}: the node's answer is not a JSON-RPC response")
         error = document.get("error")

@@ -23,6 +23,9 @@ from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
 MAX_SMALL_ANSWER = 64 * 1024
 #: Cap on a transaction's hex: the largest transaction a block can hold (4 MB) as hex.
 MAX_TRANSACTION_ANSWER = 2 * 4_000_000 + 1024
+#: Digits in a height: Bitcoin Core keeps heights in an int32 (10 digits). A longer tip
+#: answer is not a height, and never reaches int() (which refuses 4,300 digits).
+MAX_HEIGHT_DIGITS = 10
 
 
 class EsploraSource(ChainSource):
@@ -65,9 +68,10 @@ class EsploraSource(ChainSource):
             return None, retries
         try:
             return loads_bounded(text), retries
-        except ValueError:
-            raise SourceInvalid(f"GET {self._base}{path} answered text that is not JSON") \
-                from None
+        except ValueError as exc:  # not JSON, or over the reader's limits (depth, numbers)
+            problem = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+            raise SourceInvalid(f"GET {self._base}{path} answered text that is not JSON this "
+                                f"verifier reads: {problem}") from None
 
     def _answer(self, question: Question) -> Reply:
         kind = question.kind
@@ -77,8 +81,12 @@ class EsploraSource(ChainSource):
             return Reply(text, retries)
         if kind == "tip":
             text, retries = self._text("/blocks/tip/height")
-            if text is None or not (text.isascii() and text.isdigit()):
-                raise SourceInvalid(f"/blocks/tip/height answered {text!r}, not a height")
+            if text is None or not (text.isascii() and text.isdigit()) \
+                    or len(text) > MAX_HEIGHT_DIGITS:
+                shown = repr(text) if text is None or len(text) <= 40 else \
+                    f"{text[:40]!r}… ({len(text)} characters)"
+                raise SourceInvalid(f"/blocks/tip/height answered {shown}, not a height "
+                                    f"(at most {MAX_HEIGHT_DIGITS} digits)")
             return Reply(int(text), retries)
         if kind == "header":
             return Reply(*self._text(f"/block/{question.block}/header"))
