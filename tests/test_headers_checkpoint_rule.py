@@ -173,3 +173,21 @@ def test_a_mutated_headers_file_never_escapes_as_an_exception(tmp_path_factory, 
         return
     for h in range(1, tip + 1):
         assert raw[80 * h + 4:80 * h + 36][::-1].hex() == hashes[h - 1]
+
+
+def test_the_invented_history_is_valid_and_only_the_rule_refuses_it(tmp_path):
+    """The scenario's headers file: the real genesis and two headers mined at
+    difficulty 1 (the fixture generator re-checks their work). It validates as a node
+    validates headers; without checkpoints it would answer for its blocks (the attack
+    that made a live bundle PASS); with the shipped ones it speaks for nothing."""
+    from conftest import SCENARIOS
+
+    path = SCENARIOS / "headers-file-invented-history" / "headers.bin"
+    data = path.read_bytes()
+    assert data[:80] == MAINNET.genesis_header and len(data) == 3 * 80
+    run = validate_run(data, 0, MAINNET, CHECKPOINTS)
+    assert run.tip_height == 2 and run.proven_tip(CHECKPOINTS) is None
+    naive = HeadersFileSource(path, checkpoints=Checkpoints(Network.MAINNET, (), ()))
+    assert naive.block_hash(1) == run.hash_at(1)[::-1].hex() and naive.tip_height() == 2
+    with pytest.raises(SourceUnproven, match="checkpoint at height 2015"):
+        HeadersFileSource(path).block_hash(1)
