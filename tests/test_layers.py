@@ -1,0 +1,189 @@
+"""The ten "never import" rules of the layout guide (../shared/guides/layout.md, §4),
+enforced by an ``ast`` walk of ``src/provelio_verify``.
+
+Modules are judged by the room they belong to in the target layout; until the moves
+of issue 13 are made, today's modules are mapped to their future rooms in ``ROOMS``.
+Every import that breaks a rule today is listed in ``ALLOWED_TODAY``; each commit of
+the layout step deletes its lines, and the step is done when the list is empty. A
+breach not in the list fails, and so does a listed breach that no longer exists (so
+the list can only shrink).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "provelio_verify"
+
+#: Today's module -> the room it moves to (layout guide, §4). Unlisted modules are
+#: their own room (their dotted name's first part).
+ROOMS = {
+    "verifier": "verifier", "_timestamp_steps": "verifier", "_anchor_steps": "verifier",
+    "_report_parts": "verifier", "pathcache": "verifier", "core.mode": "verifier",
+    "chain.combine": "verifier",
+    "_anchor_howto": "howto",
+    "net": "net", "revocation_fetch": "net",
+    "inputs": "inputs", "subject": "inputs", "trust": "inputs", "checkpoints": "inputs",
+    "cli": "cli", "batch_cli": "cli", "render": "cli",
+    "batch": "batch", "batch_discover": "batch",
+}
+#: The verifier's steps (today's names and their rooms' names): they must not import
+#: the orchestration that calls them (rule 8).
+STEPS = {"_timestamp_steps", "_anchor_steps", "_report_parts", "core.mode",
+         "verifier.timestamp", "verifier.anchor", "verifier.mode", "verifier.anchor_chain",
+         "verifier.assemble"}
+GROUND = {"outcome", "errors", "_time", "_text", "_version", "_limits"}
+
+
+def room(module: str) -> str:
+    if module in ROOMS:
+        return ROOMS[module]
+    return module.split(".")[0]
+
+
+def _imports() -> list[tuple[str, str]]:
+    """(importer, imported) for every import in the package; package modules by
+    dotted name relative to the package, others by their top-level name."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        parts = list(rel.parts)
+        is_init = parts[-1] == "__init__"
+        if is_init:
+            parts = parts[:-1]
+        name = ".".join(parts) or "__init__"
+        package = parts if is_init else parts[:-1]
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found += [(name, "ext:" + a.name.split(".")[0]) for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 0:
+                    top = (node.module or "").split(".")[0]
+                    if top == "provelio_verify":
+                        mod = (node.module or "").split(".", 1)[1:] or ["__init__"]
+                        found.append((name, mod[0]))
+                    else:
+                        found.append((name, "ext:" + top))
+                    continue
+                base = package[:len(package) - (node.level - 1)]
+                target = [*base, *((node.module or "").split(".") if node.module else [])]
+                if node.module is None:  # from . import x
+                    found += [(name, ".".join([*base, a.name])) for a in node.names]
+                else:
+                    found.append((name, ".".join(target)))
+    return found
+
+
+def _module_exists(dotted: str) -> bool:
+    path = PACKAGE.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def breaches() -> set[tuple[str, str, int]]:
+    out: set[tuple[str, str, int]] = set()
+    for importer, imported in _imports():
+        ext = imported.startswith("ext:")
+        if not ext and not _module_exists(imported):
+            # "from .x import name" where x is a package: keep the package
+            imported = imported.rsplit(".", 1)[0]
+        src, dst = room(importer), ("ext:" + imported[4:] if ext else room(imported))
+        if importer in STEPS and imported in {"verifier", "verifier.verifier"}:
+            out.add((importer, imported, 8))  # the circle: steps import their caller
+        if importer == "verifier.recorder" and imported in STEPS:
+            out.add((importer, imported, 8))
+        if src == dst:
+            continue
+        ext_name = imported[4:] if ext else None
+        if ext_name == "requests" and src != "net":
+            out.add((importer, imported, 4))
+        if ext:
+            continue
+        rules = []
+        if src == "core":
+            rules.append((1, dst not in {"outcome"}))
+        if importer.split(".")[0] in GROUND:
+            rules.append((2, True))
+        if src in {"report", "policy"}:
+            rules.append((3, dst not in GROUND))
+        if src in {"bundle", "_json_reader"}:
+            rules.append((3, dst not in GROUND | {"core", "_json_reader", "bundle"}))
+        if src == "net":
+            rules.append((4, dst not in {"errors"}))
+        if src == "chain":
+            rules.append((5, dst not in {"core", "net", "inputs", "errors", "outcome"}))
+        if src == "inputs":
+            rules.append((6, dst not in {"core", "errors"}))
+        if src == "howto":
+            rules.append((7, dst not in {"bundle", "core", "outcome"}))
+        if src == "verifier":
+            rules.append((8, dst in {"cli", "batch", "capsule", "evidence_report"}))
+        if src == "evidence_report":
+            rules.append((9, dst not in {"report", "outcome", "howto", "errors", "_text"}))
+        if dst == "cli" and importer != "__main__":
+            rules.append((10, True))
+        out.update((importer, imported, rule) for rule, broken in rules if broken)
+    return out
+
+
+#: Today's breaches, (importer, imported, rule). Each layout commit deletes its lines.
+ALLOWED_TODAY: set[tuple[str, str, int]] = {
+    ("core.algorithms", "report", 1),
+    ("core.anchor", "report", 1),
+    ("core.bitcoin", "bundle", 1),
+    ("core.checkpoints", "bundle", 1),
+    ("core.cms", "report", 1),
+    ("core.digest", "report", 1),
+    ("core.ess", "report", 1),
+    ("core.fields", "report", 1),
+    ("core.headers", "bundle", 1),
+    ("core.merkle", "bundle", 1),
+    ("core.merkle", "report", 1),
+    ("core.path", "report", 1),
+    ("core.pki", "report", 1),
+    ("core.pow", "bundle", 1),
+    ("core.pow", "report", 1),
+    ("core.revocation", "report", 1),
+    ("core.timestamp", "_time", 1),
+    ("core.timestamp", "report", 1),
+    ("errors", "outcome", 2),
+    ("errors", "report", 2),
+    ("outcome", "report", 2),
+    ("revocation_fetch", "core.certs", 4),
+    ("revocation_fetch", "core.revocation", 4),
+    ("chain.bitcoind", "_json_reader", 5),
+    ("chain.esplora", "_json_reader", 5),
+    ("chain.headers_file", "bundle", 5),
+    ("chain.survey", "chain.combine", 5),
+    ("_anchor_steps", "verifier", 8),
+    ("_report_parts", "evidence_report", 8),
+    ("_timestamp_steps", "verifier", 8),
+    ("evidence_report.facts", "_time", 9),
+    ("evidence_report.facts", "_version", 9),
+    ("evidence_report.facts", "bundle", 9),
+    ("evidence_report.facts", "policy", 9),
+    ("evidence_report.howto", "bundle", 9),
+    ("evidence_report.markup", "render", 9),
+    ("evidence_report.markup", "render", 10),
+}
+
+
+def test_no_import_breaks_a_layering_rule_beyond_those_listed():
+    new = breaches() - ALLOWED_TODAY
+    assert not new, "imports that break the layout guide's rules:\n" + "\n".join(
+        f"  rule {r}: {a} imports {b}" for a, b, r in sorted(new))
+
+
+def test_the_allowed_list_only_shrinks():
+    gone = ALLOWED_TODAY - breaches()
+    assert not gone, "fixed breaches still listed in ALLOWED_TODAY (delete them):\n" + \
+        "\n".join(f"  rule {r}: {a} imports {b}" for a, b, r in sorted(gone))
+
+
+def test_the_walk_sees_imports():
+    """A guard on the walker itself: it must see known edges, or it proves nothing."""
+    edges = set(_imports())
+    assert ("verifier", "_anchor_steps") in edges
+    assert ("net", "ext:requests") in edges
+    assert ("chain.headers_file", "core.headers") in edges
