@@ -19,89 +19,20 @@ from typing import Any, NoReturn
 from ._limits import MAX_JSON_DEPTH
 from ._time import rfc3339
 from ._version import __version__
+from .outcome import (
+    ANCHOR_CHECKS,
+    CHECK_IDS,
+    TIMESTAMP_EVIDENCE_CHECKS,
+    Indication,
+    SubIndication,
+)
 
 REPORT_VERSION = 1
 TOOL_NAME = "provelio-verify"
 
-
-class Indication(enum.StrEnum):
-    """The three values of ETSI EN 319 102-1."""
-
-    PASSED = "PASSED"
-    FAILED = "FAILED"
-    INDETERMINATE = "INDETERMINATE"
-
-    def __bool__(self) -> NoReturn:
-        # A StrEnum member is a non-empty str, so without this every indication, FAILED
-        # included, would be true in ``if report.indication:``.
-        raise TypeError(
-            f"an Indication has no truth value (this one is {self.value}): compare it, "
-            "e.g. indication is Indication.PASSED"
-        )
-
-
-class SubIndication(enum.StrEnum):
-    """Why a check did not pass. ETSI EN 319 102-1 names first, then this tool's own."""
-
-    # ETSI EN 319 102-1
-    FORMAT_FAILURE = "FORMAT_FAILURE"
-    HASH_FAILURE = "HASH_FAILURE"
-    SIG_CRYPTO_FAILURE = "SIG_CRYPTO_FAILURE"
-    SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
-    CHAIN_CONSTRAINTS_FAILURE = "CHAIN_CONSTRAINTS_FAILURE"
-    CERTIFICATE_CHAIN_GENERAL_FAILURE = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
-    CRYPTO_CONSTRAINTS_FAILURE = "CRYPTO_CONSTRAINTS_FAILURE"
-    EXPIRED = "EXPIRED"
-    NOT_YET_VALID = "NOT_YET_VALID"
-    REVOKED = "REVOKED"
-    NO_SIGNING_CERTIFICATE_FOUND = "NO_SIGNING_CERTIFICATE_FOUND"
-    NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
-    POLICY_PROCESSING_ERROR = "POLICY_PROCESSING_ERROR"
-    SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
-    TRY_LATER = "TRY_LATER"
-    # provelio-verify
-    ANCHOR_PENDING = "ANCHOR_PENDING"
-    SOURCES_DISAGREE = "SOURCES_DISAGREE"
-    NO_CHAIN_SOURCE = "NO_CHAIN_SOURCE"
-    INSUFFICIENT_CONFIRMATIONS = "INSUFFICIENT_CONFIRMATIONS"
-    NOT_IN_BEST_CHAIN = "NOT_IN_BEST_CHAIN"
-    PROOF_OF_WORK_FAILURE = "PROOF_OF_WORK_FAILURE"
-    TEST_MODE = "TEST_MODE"
-    NETWORK_MISMATCH = "NETWORK_MISMATCH"
-    PROOF_NOT_FOUND = "PROOF_NOT_FOUND"
-    NOT_EVALUATED = "NOT_EVALUATED"
-    INTERNAL_ERROR = "INTERNAL_ERROR"
-
-
-#: Every check id, in the order of the contract's table. Reports list checks in this
-#: order and the overall sub-indication comes from the first deciding check in it.
-CHECK_IDS: tuple[str, ...] = (
-    "bundle.format",
-    "certificate.mode",
-    "file.sha256",
-    "timestamp.token",
-    "timestamp.imprint",
-    "timestamp.signature",
-    "timestamp.signing-certificate",
-    "timestamp.tsa-certificate",
-    "timestamp.chain",
-    "timestamp.revocation",
-    "anchor.merkle-path",
-    "anchor.transaction",
-    "anchor.op-return",
-    "anchor.inclusion",
-    "anchor.proof-of-work",
-    "anchor.chain",
-)
-
-TIMESTAMP_EVIDENCE_CHECKS: tuple[str, ...] = (
-    "timestamp.imprint",
-    "timestamp.signature",
-    "timestamp.signing-certificate",
-    "timestamp.tsa-certificate",
-    "timestamp.chain",
-)
-ANCHOR_CHECKS: tuple[str, ...] = tuple(c for c in CHECK_IDS if c.startswith("anchor."))
+__all__ = ["ANCHOR_CHECKS", "CHECK_IDS", "REPORT_VERSION", "TIMESTAMP_EVIDENCE_CHECKS",
+           "TOOL_NAME", "CheckResult", "Indication", "Report", "SubIndication",
+           "VerificationError", "VerificationFailed", "VerificationIndeterminate", "overall"]
 
 
 @dataclass(frozen=True)

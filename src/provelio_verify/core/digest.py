@@ -6,8 +6,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from ..outcome import CheckFailure, Passed
-from ..report import SubIndication
+from ..outcome import CheckFailure, Passed, SubIndication
 
 #: Read size: large enough that per-call overhead vanishes next to hashing, small
 #: enough to stay in cache. 1 MiB measured fastest here (see benchmarks/hash_throughput.py).

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..bundle import PathStep
-from ..outcome import CheckFailure
-from ..report import SubIndication
+from ..outcome import CheckFailure, SubIndication
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ..bundle import Bundle, Network
-from ..outcome import CheckFailure, Passed
+from ..outcome import CheckFailure, Passed, SubIndication
 from ..policy import Policy
-from ..report import SubIndication
 
 
 def check_mode(bundle: Bundle, policy: Policy) -> Passed:

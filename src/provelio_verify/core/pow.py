@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..bundle import Network
-from ..outcome import CheckFailure
-from ..report import SubIndication
+from ..outcome import CheckFailure, SubIndication
 from .bitcoin import (
     RETARGET_INTERVAL,
     BlockHeader,

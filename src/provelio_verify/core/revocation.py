@@ -20,8 +20,7 @@ from cryptography import x509
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ..outcome import CheckFailure, CheckIndeterminate, Passed
-from ..report import SubIndication
+from ..outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
 from .algorithms import SIGNATURE_OIDS, verify_signature
 from .certs import Cert
 

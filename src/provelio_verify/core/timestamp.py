@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .._time import shift
-from ..outcome import CheckFailure, CheckIndeterminate, Passed
-from ..report import SubIndication
+from ..outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
 from .algorithms import BROKEN_DIGESTS, DIGEST_SIZES, pretty
 from .token import Token
 
