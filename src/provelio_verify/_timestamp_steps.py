@@ -25,7 +25,7 @@ from .core.pki import check_tsa_certificate
 from .core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
 from .core.token import Token, parse_token
 from .net import HttpClient
-from .outcome import CheckFailure, CheckIndeterminate, Passed
+from .outcome import CHECK_IDS, CheckFailure, CheckIndeterminate, Passed
 from .pathcache import PathCache
 from .policy import Policy
 from .report import SubIndication
@@ -37,15 +37,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-TIMESTAMP_CHECKS = (
-    "timestamp.token",
-    "timestamp.imprint",
-    "timestamp.signature",
-    "timestamp.signing-certificate",
-    "timestamp.tsa-certificate",
-    "timestamp.chain",
-    "timestamp.revocation",
-)
+TIMESTAMP_CHECKS = tuple(c for c in CHECK_IDS if c.startswith("timestamp."))
 
 
 @dataclass(frozen=True)
@@ -249,17 +241,16 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     ]
     evidence = [rev.evaluate(s, signer, issuer, token.gen_time) for s in sources]
     if policy.fetch_revocation and env.http is not None and not any(
-            e.status in (rev.GOOD, rev.REVOKED) for e in evidence) \
-            and outcome.status != VALID:
-        # The addresses a certificate names are the attacker's to choose until the
-        # certificate is shown to come from a CA the user trusts: fetch nothing before.
-        evidence.append(rev.Evidence(
-            rev.RevocationSource("fetch", "network", b""), rev.UNUSABLE,
-            "nothing was fetched: the TSA certificate's path to a root you trust was not "
-            "established, so the CRL and OCSP addresses it names are only the token's "
-            "claims"))
-    elif policy.fetch_revocation and env.http is not None and not any(
             e.status in (rev.GOOD, rev.REVOKED) for e in evidence):
+        if outcome.status != VALID:
+            # The addresses a certificate names are the attacker's to choose until the
+            # certificate is shown to come from a CA the user trusts: fetch nothing.
+            evidence.append(rev.Evidence(
+                rev.RevocationSource("fetch", "network", b""), rev.UNUSABLE,
+                "nothing was fetched: the TSA certificate's path to a root you trust was "
+                "not established, so the CRL and OCSP addresses it names are only the "
+                "token's claims"))
+            return rev.judge(evidence, token.latest, signer, settle)
         fetched, notes = fetch_revocation(signer, issuer, env.http)
         env.fetched.extend(fetched)
         evidence += [rev.evaluate(s, signer, issuer, token.gen_time) for s in fetched]

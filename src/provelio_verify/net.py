@@ -308,6 +308,8 @@ class HttpClient:
         shown = redact(url)
         expired = threading.Event()
         current: list[Any] = []
+        too_late = (f"{shown}: the answer did not arrive within the deadline of "
+                    f"{self.policy.deadline:g} s")
 
         def cut_off() -> None:
             expired.set()
@@ -344,23 +346,20 @@ class HttpClient:
                 size = 0
                 for chunk in raw.iter_content(chunk_size=4096):
                     if expired.is_set():
-                        raise NetworkError(f"{shown}: the answer did not arrive within the "
-                                           f"deadline of {self.policy.deadline:g} s")
+                        raise NetworkError(too_late)
                     size += len(chunk)
                     if size > limit:
                         raise _NotRetryable(
                             f"{shown}: answer is over the limit of {limit} bytes")
                     chunks.append(chunk)
                 if expired.is_set():
-                    raise NetworkError(f"{shown}: the answer did not arrive within the "
-                                       f"deadline of {self.policy.deadline:g} s")
+                    raise NetworkError(too_late)
                 return Response(raw.status_code, b"".join(chunks), dict(raw.headers), shown)
         except NetworkError:
             raise
         except Exception as exc:
             if expired.is_set():
-                raise NetworkError(f"{shown}: the answer did not arrive within the deadline "
-                                   f"of {self.policy.deadline:g} s") from None
+                raise NetworkError(too_late) from None
             if isinstance(exc, requests.Timeout):
                 raise NetworkError(f"{shown}: timed out") from None
             if isinstance(exc, requests.ConnectionError):

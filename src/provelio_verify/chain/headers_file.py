@@ -111,7 +111,7 @@ class HeadersFileSource(ChainSource):
                                 f"{HEADER_SIZE}-byte headers")
         # (1) The first header anchors the file: a genesis block, or a checkpoint.
         first = dsha256(data[:HEADER_SIZE])[::-1].hex()
-        checkpoints = mainnet_checkpoints() if self._checkpoints is None else self._checkpoints
+        checkpoints = self._mainnet_checkpoints()
         params = network_of_genesis(first)
         height = 0
         if params is None:
@@ -160,10 +160,11 @@ class HeadersFileSource(ChainSource):
             return Reply(header.hex())
         raise SourceUnavailable("a headers file holds no transactions")
 
-    def _checkpoints_of(self, run: HeaderRun) -> Checkpoints | None:
-        if run.params.network is not Network.MAINNET:
-            return None
+    def _mainnet_checkpoints(self) -> Checkpoints:
         return mainnet_checkpoints() if self._checkpoints is None else self._checkpoints
+
+    def _checkpoints_of(self, run: HeaderRun) -> Checkpoints | None:
+        return self._mainnet_checkpoints() if run.params.network is Network.MAINNET else None
 
     def _proven_tip(self, run: HeaderRun, height: int | None) -> int:
         """The file's proven tip; with ``height``, refuse a height above it.
