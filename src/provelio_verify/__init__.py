@@ -9,16 +9,16 @@ A :class:`Report` has no truth value; use ``report.indication`` or
 """
 
 from ._version import __version__
-from .bundle import Bundle, BundleFormatError, Network, Status, parse_bundle
+from .bundle import Bundle, Network, Status, parse_bundle
 from .errors import (
-    CheckFailure,
-    CheckIndeterminate,
+    BundleFormatError,
     InputError,
     ProvelioError,
     VerificationError,
     VerificationFailed,
     VerificationIndeterminate,
 )
+from .outcome import CheckFailure, CheckIndeterminate
 from .policy import Policy
 from .report import CHECK_IDS, CheckResult, Indication, Report, SubIndication
 from .subject import Digest, Missing

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._anchor_howto import anchor_commands
 from .bundle import Anchor, Block, Bundle, Network, Status
-from .chain.base import ChainSource, SourceError
+from .chain.base import ChainSource
 from .chain.combine import SourceState, SourceView, combine, manual_check, stands
 from .chain.survey import survey
 from .checkpoints import mainnet_checkpoints
@@ -40,6 +40,7 @@ from .core.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
 from .core.checkpoints import Checkpoints
 from .core.merkle import check_path
 from .core.pow import PowFacts, check_header_work
+from .errors import SourceError
 from .outcome import CheckFailure, CheckIndeterminate, Passed
 from .policy import Policy
 from .report import ANCHOR_CHECKS, SubIndication

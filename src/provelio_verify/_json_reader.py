@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ._limits import MAX_JSON_DEPTH
-from .errors import ProvelioError
+from .errors import BundleFormatError
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -123,15 +123,6 @@ def loads_bounded(text: str | bytes, **hooks: Any) -> Any:
     if _SURROGATE_ESCAPE.search(text):
         _check_unicode(document, "")
     return document
-
-
-class BundleFormatError(ProvelioError):
-    """The bundle does not obey the contract's section 2."""
-
-    def __init__(self, field_name: str, problem: str) -> None:
-        self.field = field_name
-        self.problem = problem
-        super().__init__(f"{field_name}: {problem}" if field_name else problem)
 
 
 def load_json(data: bytes, warnings: list[str]) -> Any:

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._json_reader import (
-    BundleFormatError,
     Obj,
     kind,
     load_json,
     read_base64,
     read_hex,
 )
+from .errors import BundleFormatError
 
 __all__ = [
     "MAX_BUNDLE_BYTES", "Anchor", "Block", "Bundle", "BundleFormatError", "Certificate",

@@ -45,14 +45,14 @@ from cryptography import x509
 from ._json_reader import loads_bounded
 from ._version import __version__
 from .bundle import Bundle, Network
-from .chain.base import ChainSource, SourceError
+from .chain.base import ChainSource
 from .chain.headers_file import HeadersFileSource
 from .chain.replay import MATERIAL_QUESTIONS, CapsuleChainSource, ReplaySource
 from .checkpoints import mainnet_checkpoints
 from .core.bitcoin import HEADER_SIZE, NETWORKS, RETARGET_INTERVAL, NetworkParams, dsha256
 from .core.checkpoints import Checkpoints
 from .core.headers import HeaderRunError, validate_run
-from .errors import InputError
+from .errors import CapsuleError, InputError, SourceError
 from .inputs import read_at_most
 from .policy import Policy
 from .report import Report
@@ -80,10 +80,6 @@ MAX_FETCHED_HEADERS = 2 * RETARGET_INTERVAL + CAPSULE_DEPTH
 _POLICY_FLAGS = ("use_system_roots", "min_confirmations", "require_anchor",
                  "require_revocation", "allow_test_mode", "allow_legacy_sha1",
                  "fetch_revocation")
-
-
-class CapsuleError(InputError):
-    """A capsule folder that cannot be used: missing, altered, or not a capsule."""
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,49 @@
-"""Exception types.
+"""Every error a caller of this package catches, under one root: :class:`ProvelioError`.
 
-Checks raise :class:`CheckFailure` or :class:`CheckIndeterminate`, each carrying its
-sub-indication; ``verifier.py`` turns them into results in exactly one place.
-:class:`InputError` is for input the caller could not supply at all (an unreadable
-path): the CLI turns it into a usage error (exit status 2).
+This module imports nothing of the package at run time (layout rule 2), so every other
+module may import it. The modules that raise an error re-export it under its old
+address (``provelio_verify.bundle.BundleFormatError``, ``provelio_verify.net.NetworkError``,
+``provelio_verify.chain.SourceError``, ``provelio_verify.capsule.CapsuleError`` …).
+
+::
+
+    ProvelioError
+    ├── InputError              an input the caller named cannot be read (CLI: exit 2)
+    │   ├── CapsuleError        a capsule folder that cannot be used
+    │   └── PdfUnavailable      WeasyPrint is not installed or cannot load
+    ├── BundleFormatError       the bundle breaks the contract's section 2
+    ├── NetworkError            a request gave no usable answer
+    └── SourceError             a chain source gave no usable answer
+        ├── SourceUnavailable
+        │   └── SourceUnproven
+        └── SourceInvalid
+    VerificationError           verify_strict / Report.raise_for_indication: not PASSED
+    ├── VerificationFailed
+    └── VerificationIndeterminate
+
+A check's own outcome (:class:`~provelio_verify.outcome.CheckFailure`,
+:class:`~provelio_verify.outcome.CheckIndeterminate`) is not an error a caller sees: the
+verifier turns it into a result. They live in ``outcome.py``.
 """
 
 from __future__ import annotations
 
-from .outcome import CheckFailure, CheckIndeterminate
-from .report import (
-    VerificationError,
-    VerificationFailed,
-    VerificationIndeterminate,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .report import Report
 
 __all__ = [
     "ProvelioError",
     "InputError",
-    "CheckFailure",
-    "CheckIndeterminate",
+    "CapsuleError",
+    "PdfUnavailable",
+    "BundleFormatError",
+    "NetworkError",
+    "SourceError",
+    "SourceUnavailable",
+    "SourceUnproven",
+    "SourceInvalid",
     "VerificationError",
     "VerificationFailed",
     "VerificationIndeterminate",
@@ -32,3 +56,68 @@ class ProvelioError(Exception):
 
 class InputError(ProvelioError):
     """An input the caller named cannot be read (missing, unreadable, not a file)."""
+
+
+class CapsuleError(InputError):
+    """A capsule folder that cannot be used: missing, altered, or not a capsule."""
+
+
+class PdfUnavailable(InputError):
+    """WeasyPrint, which writes the PDF, is not installed or cannot load its libraries."""
+
+
+class BundleFormatError(ProvelioError):
+    """The bundle does not obey the contract's section 2."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        self.field = field_name
+        self.problem = problem
+        super().__init__(f"{field_name}: {problem}" if field_name else problem)
+
+
+class NetworkError(ProvelioError):
+    """A request did not produce a usable answer (after any retries)."""
+
+
+class SourceError(ProvelioError):
+    """A source gave no usable answer. Never a verdict on the evidence: the check it
+    served is INDETERMINATE (``TRY_LATER``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SourceUnavailable(SourceError):
+    """The source could not be reached, or cannot answer that question."""
+
+
+class SourceUnproven(SourceUnavailable):
+    """The source holds an answer but cannot show it is the best chain's: a headers
+    file (or a capsule's header run) whose run does not reach the shipped checkpoint
+    that vouches for the height asked about. Its reason says what it lacks."""
+
+
+class SourceInvalid(SourceError):
+    """The source answered something its own evidence refutes (a header that does not
+    hash to the hash asked for, a malformed answer, a headers file that does not
+    validate)."""
+
+
+class VerificationError(Exception):
+    """Raised by :meth:`Report.raise_for_indication` when the verdict is not PASSED."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        first = report.deciding_check()
+        reason = f"{first.id}: {first.message}" if first is not None \
+            else "no check decided"
+        super().__init__(f"verification {report.indication.value}: {reason}")
+
+
+class VerificationFailed(VerificationError):
+    """The evidence is wrong: some check FAILED."""
+
+
+class VerificationIndeterminate(VerificationError):
+    """The evidence could not be established either way."""

@@ -25,17 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import ProvelioError
+from .errors import NetworkError
 
 if TYPE_CHECKING:
     import requests
 
 #: Default cap on a response body: headers, proofs and CRLs of real CAs fit easily.
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
-
-
-class NetworkError(ProvelioError):
-    """A request did not produce a usable answer (after any retries)."""
 
 
 class _NotRetryable(NetworkError):

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from ._limits import MAX_JSON_DEPTH
 from ._time import rfc3339
 from ._version import __version__
+from .errors import VerificationError, VerificationFailed, VerificationIndeterminate
 from .outcome import (
     ANCHOR_CHECKS,
     CHECK_IDS,
@@ -97,25 +98,6 @@ def overall(checks: Sequence[CheckResult]) -> tuple[Indication, SubIndication | 
         if check.indication is Indication.INDETERMINATE and check.required:
             return Indication.INDETERMINATE, check.sub_indication
     return Indication.PASSED, None
-
-
-class VerificationError(Exception):
-    """Raised by :meth:`Report.raise_for_indication` when the verdict is not PASSED."""
-
-    def __init__(self, report: Report) -> None:
-        self.report = report
-        first = report.deciding_check()
-        reason = f"{first.id}: {first.message}" if first is not None \
-            else "no check decided"
-        super().__init__(f"verification {report.indication.value}: {reason}")
-
-
-class VerificationFailed(VerificationError):
-    """The evidence is wrong: some check FAILED."""
-
-
-class VerificationIndeterminate(VerificationError):
-    """The evidence could not be established either way."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from .core.certs import Cert
 from .core.revocation import RevocationSource
-from .net import HttpClient, HttpPolicy, NetworkError, Response
+from .errors import NetworkError
+from .net import HttpClient, HttpPolicy, Response
 
 #: Limits for revocation requests: a TSA's CRL or OCSP responder that does not answer
 #: within these is reported as unreachable rather than holding up a verification.

@@ -12,10 +12,11 @@ from typing import Any
 
 from . import _anchor_steps, _timestamp_steps
 from ._report_parts import existence, extra_keys, with_evidence
-from .bundle import MAX_BUNDLE_BYTES, Bundle, BundleFormatError, parse_bundle
+from .bundle import MAX_BUNDLE_BYTES, Bundle, parse_bundle
 from .chain.base import ChainSource
 from .core.digest import check_sha256
 from .core.mode import check_mode
+from .errors import BundleFormatError
 from .inputs import read_at_most
 from .net import HttpClient, network_budget
 from .outcome import CheckFailure, CheckIndeterminate, Passed

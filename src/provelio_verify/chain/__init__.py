@@ -14,15 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from ..errors import SourceError, SourceInvalid, SourceUnavailable
 from ..net import HttpClient, HttpPolicy
 from .base import (
     BlockStatus,
     ChainSource,
     MerkleProof,
     Question,
-    SourceError,
-    SourceInvalid,
-    SourceUnavailable,
 )
 from .bitcoind import BitcoinCoreSource
 from .esplora import EsploraSource

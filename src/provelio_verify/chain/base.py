@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Final, TypeVar
 from ..core.anchor import MAX_BRANCH_LENGTH, parse_transaction
 from ..core.bitcoin import HEADER_SIZE, dsha256
 from ..core.merkleblock import MAX_BLOCK_TRANSACTIONS
-from ..errors import ProvelioError
+from ..errors import SourceError, SourceInvalid
 from ..outcome import CheckFailure
 
 #: The questions a source answers. ``transaction`` and ``merkleProof`` name a txid and
@@ -33,31 +33,6 @@ QUESTION_KINDS: Final = ("genesis", "blockHash", "header", "tip", "blockStatus",
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 T = TypeVar("T")
-
-
-class SourceError(ProvelioError):
-    """A source gave no usable answer. Never a verdict on the evidence: the check it
-    served is INDETERMINATE (``TRY_LATER``)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class SourceUnavailable(SourceError):
-    """The source could not be reached, or cannot answer that question."""
-
-
-class SourceUnproven(SourceUnavailable):
-    """The source holds an answer but cannot show it is the best chain's: a headers
-    file (or a capsule's header run) whose run does not reach the shipped checkpoint
-    that vouches for the height asked about. Its reason says what it lacks."""
-
-
-class SourceInvalid(SourceError):
-    """The source answered something its own evidence refutes (a header that does not
-    hash to the hash asked for, a malformed answer, a headers file that does not
-    validate)."""
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from typing import Any
 from .._json_reader import loads_bounded
 from ..core.bitcoin import dsha256
 from ..core.merkleblock import MerkleBlockError, parse_merkle_block
-from ..errors import InputError
+from ..errors import InputError, NetworkError, SourceInvalid, SourceUnavailable
 from ..inputs import read_at_most
-from ..net import HttpClient, NetworkError, redact, split_credentials
-from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
+from ..net import HttpClient, redact, split_credentials
+from .base import ChainSource, Question, Reply
 from .esplora import MAX_SMALL_ANSWER, MAX_TRANSACTION_ANSWER
 
 #: Bitcoin Core's RPC error codes this source interprets.

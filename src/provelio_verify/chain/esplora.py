@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._json_reader import loads_bounded
-from ..net import HttpClient, NetworkError, Response, redact, split_credentials
-from .base import ChainSource, Question, Reply, SourceInvalid, SourceUnavailable
+from ..errors import NetworkError, SourceInvalid, SourceUnavailable
+from ..net import HttpClient, Response, redact, split_credentials
+from .base import ChainSource, Question, Reply
 
 #: Cap on answers that are a hash, a height, a header or a status: a few hundred bytes.
 MAX_SMALL_ANSWER = 64 * 1024

@@ -36,15 +36,12 @@ from ..core.bitcoin import (
 )
 from ..core.checkpoints import Checkpoints
 from ..core.headers import HeaderRun, HeaderRunError, validate_run
-from ..errors import InputError
+from ..errors import InputError, SourceInvalid, SourceUnavailable, SourceUnproven
 from ..inputs import read_at_most
 from .base import (
     ChainSource,
     Question,
     Reply,
-    SourceInvalid,
-    SourceUnavailable,
-    SourceUnproven,
 )
 
 #: Four million headers (320 MB): more than the mainnet chain will hold for decades.

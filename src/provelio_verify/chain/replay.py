@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from .base import ChainSource, Question, Reply, SourceError, SourceUnavailable
+from ..errors import SourceError, SourceUnavailable
+from .base import ChainSource, Question, Reply
 
 #: What a recorded answer may supply in an evidence capsule: a transaction (hashed
 #: again to the bundle's txid) and a Merkle branch (folded again to the header's

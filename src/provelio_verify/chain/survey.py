@@ -21,13 +21,10 @@ from typing import Any
 from ..core.bitcoin import BlockHeader, NetworkParams, display
 from ..core.checkpoints import Checkpoints
 from ..core.pow import check_header_work
+from ..errors import SourceError, SourceInvalid, SourceUnavailable, SourceUnproven
 from ..outcome import CheckFailure
 from .base import (
     ChainSource,
-    SourceError,
-    SourceInvalid,
-    SourceUnavailable,
-    SourceUnproven,
 )
 from .combine import SourceState, SourceView
 

@@ -43,11 +43,11 @@ shown under "Verify it yourself" rather than among its details.
 
 from __future__ import annotations
 
+from ..errors import PdfUnavailable
 from .facts import environment, evidence_keys, trust_anchors
 from .howto import HOW_TO_CHECK, how_to_check
 from .output import (
     PAPER_SIZES,
-    PdfUnavailable,
     check_output_path,
     load_weasyprint,
     write_atomic,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, PdfUnavailable
 from ..report import Report
 from .page import render_html
 
@@ -24,10 +24,6 @@ ReportLike = Report | Mapping[str, Any]
 PAPER_SIZES = ("A4", "Letter")
 
 PDF_INSTALL_HINT = "pip install 'provelio-verify[pdf]'"
-
-
-class PdfUnavailable(InputError):
-    """WeasyPrint, which writes the PDF, is not installed or cannot load its libraries."""
 
 
 def write_html(
