@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from conftest import SCENARIOS, loopback_server, run_cli
 from provelio_verify import Digest, Indication, SubIndication, parse_bundle, verify
-from provelio_verify._json_reader import MAX_JSON_DEPTH
+from provelio_verify._json_bounds import MAX_JSON_DEPTH
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource
 from provelio_verify.chain.base import SourceInvalid
 from provelio_verify.core import der

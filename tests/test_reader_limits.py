@@ -20,12 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import loopback_server, run_cli
-from provelio_verify._json_reader import (
-    MAX_JSON_DEPTH,
-    JsonLimitError,
-    load_json,
-    loads_bounded,
-)
+from provelio_verify._json_bounds import MAX_JSON_DEPTH, JsonLimitError, loads_bounded
+from provelio_verify._json_reader import load_json
 from provelio_verify.bundle import BundleFormatError
 from provelio_verify.core import der
 from provelio_verify.core.certs import Cert

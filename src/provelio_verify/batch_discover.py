@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._json_reader import loads_bounded
+from ._json_bounds import loads_bounded
 from .errors import InputError
 from .inputs import read_bounded, regular_file_problem
 

@@ -16,7 +16,7 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ._json_reader import (
     Obj,
@@ -25,6 +25,8 @@ from ._json_reader import (
     read_base64,
     read_hex,
 )
+from .core.bitcoin import Network
+from .core.merkle import PathStep
 from .errors import BundleFormatError
 
 __all__ = [
@@ -55,14 +57,6 @@ class Status(enum.StrEnum):
     FAILED = "failed"
 
 
-class Network(enum.StrEnum):
-    MAINNET = "mainnet"
-    TESTNET = "testnet"
-    TESTNET4 = "testnet4"
-    SIGNET = "signet"
-    REGTEST = "regtest"
-
-
 @dataclass(frozen=True)
 class Certificate:
     sha256_hash: bytes
@@ -82,12 +76,6 @@ class Timestamp:
     token: bytes
     extra_certs: tuple[bytes, ...] = ()
     type: str = "rfc3161"
-
-
-@dataclass(frozen=True)
-class PathStep:
-    side: Literal["left", "right"]
-    sibling: bytes
 
 
 @dataclass(frozen=True)

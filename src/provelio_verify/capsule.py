@@ -42,7 +42,7 @@ from typing import Any
 
 from cryptography import x509
 
-from ._json_reader import loads_bounded
+from ._json_bounds import loads_bounded
 from ._version import __version__
 from .bundle import Bundle, Network
 from .chain.base import ChainSource

@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from .._json_reader import loads_bounded
+from .._json_bounds import loads_bounded
 from ..core.bitcoin import dsha256
 from ..core.merkleblock import MerkleBlockError, parse_merkle_block
 from ..errors import InputError, NetworkError, SourceInvalid, SourceUnavailable

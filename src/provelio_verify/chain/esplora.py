@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._json_reader import loads_bounded
+from .._json_bounds import loads_bounded
 from ..errors import NetworkError, SourceInvalid, SourceUnavailable
 from ..net import HttpClient, Response, redact, split_credentials
 from .base import ChainSource, Question, Reply

@@ -9,13 +9,23 @@ same bytes reversed). Every name here says which one it holds.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import struct
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from ..bundle import Network
+
+class Network(enum.StrEnum):
+    """The Bitcoin network a bundle's anchor names (contract section 2)."""
+
+    MAINNET = "mainnet"
+    TESTNET = "testnet"
+    TESTNET4 = "testnet4"
+    SIGNET = "signet"
+    REGTEST = "regtest"
+
 
 #: A serialized block header: version, previous hash, Merkle root, time, nBits, nonce.
 HEADER_SIZE: Final = 80

@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..bundle import Network
-from .bitcoin import RETARGET_INTERVAL, InvalidBits, decode_compact
+from .bitcoin import RETARGET_INTERVAL, InvalidBits, Network, decode_compact
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _BITS = re.compile(r"[0-9a-f]{8}")

@@ -18,7 +18,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..bundle import Network
 from .bitcoin import (
     HEADER_SIZE,
     MAX_FUTURE_BLOCK_TIME,
@@ -28,6 +27,7 @@ from .bitcoin import (
     TARGET_SPACING,
     BlockHeader,
     InvalidBits,
+    Network,
     NetworkParams,
     decode_compact,
     display,

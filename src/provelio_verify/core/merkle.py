@@ -5,9 +5,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from ..bundle import PathStep
 from ..outcome import CheckFailure, SubIndication
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One step of a certificate's Merkle path: the sibling and the side it is on."""
+
+    side: Literal["left", "right"]
+    sibling: bytes
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..bundle import Network
 from ..outcome import CheckFailure, SubIndication
 from .bitcoin import (
     RETARGET_INTERVAL,
     BlockHeader,
+    Network,
     NetworkParams,
     ProofOfWorkError,
     decode_compact,
