@@ -54,7 +54,7 @@ from provelio_verify import Bundle, Digest, Indication, Policy, Verifier, parse_
 from provelio_verify.core.cms import check_signature, find_signer  # noqa: E402
 from provelio_verify.core.path import VALID, Interval  # noqa: E402
 from provelio_verify.core.token import parse_token  # noqa: E402
-from provelio_verify.pathcache import PathCache  # noqa: E402
+from provelio_verify.verifier.pathcache import PathCache  # noqa: E402
 
 TSAS = (("rsa2048", ()), ("rsa3072", ("tsa_ca",)), ("ec-p256", ()))
 

@@ -14,9 +14,10 @@ from provelio_verify import Digest, Indication, Policy, SubIndication, verify
 from provelio_verify.bundle import Network
 from provelio_verify.chain import ChainSource, Question, ReplaySource, SourceInvalid
 from provelio_verify.chain.base import Reply
-from provelio_verify.chain.combine import SourceState, SourceView, combine, stands
+from provelio_verify.chain.survey import SourceState, SourceView
 from provelio_verify.core.bitcoin import NETWORKS
 from provelio_verify.outcome import CheckFailure, CheckIndeterminate
+from provelio_verify.verifier.anchor_chain import combine, stands
 
 REGTEST = NETWORKS[Network.REGTEST]
 B = "aa" * 32

@@ -108,12 +108,13 @@ def test_internal_error_is_reported_without_traceback_unless_verbose(monkeypatch
     """A defect inside a check becomes INDETERMINATE / INTERNAL_ERROR, traceback only on -v."""
     from click.testing import CliRunner
 
-    from provelio_verify import cli, verifier
+    import provelio_verify.verifier.verifier as orchestration
+    from provelio_verify import cli
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(verifier, "check_sha256", broken)
+    monkeypatch.setattr(orchestration, "check_sha256", broken)
     runner = CliRunner()
     quiet = runner.invoke(cli.command, [str(OK / "document.txt"), str(OK / "proof.json")])
     assert quiet.exit_code == 3

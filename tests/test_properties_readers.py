@@ -25,9 +25,10 @@ from conftest import SCENARIOS
 from provelio_verify import Digest, Indication, Policy, parse_bundle, verify
 from provelio_verify.bundle import BundleFormatError
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource
-from provelio_verify.chain.base import Question, SourceError
+from provelio_verify.chain.base import Question
 from provelio_verify.core.der import read_tlv
 from provelio_verify.core.token import parse_token
+from provelio_verify.errors import SourceError
 from provelio_verify.net import HttpClient, HttpPolicy
 from provelio_verify.outcome import CheckFailure
 from provelio_verify.trust import load_certificates

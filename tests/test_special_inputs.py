@@ -90,7 +90,7 @@ def test_library_readers_refuse_a_fifo(work):
     fifo = str(work / "fifo")
     proc = _child(f"""
 from provelio_verify.chain import HeadersFileSource
-from provelio_verify.chain.base import SourceUnavailable
+from provelio_verify.errors import SourceUnavailable
 from provelio_verify.errors import InputError
 from provelio_verify.inputs import read_at_most
 from provelio_verify.subject import open_subject

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from tsa_helpers import GEN_TIME, NOW, cms_edit, scenario_token, tsa_tokens, tsa_world, verify_token
 
 from provelio_verify import Indication, Policy, SubIndication
-from provelio_verify._report_parts import BLOCK_TIME_TOLERANCE, existence
 from provelio_verify._time import EARLIEST, LATEST, rfc3339, shift
 from provelio_verify.core.tstinfo import GEN_TIME_HEADROOM, MAX_ACCURACY
+from provelio_verify.verifier.assemble import BLOCK_TIME_TOLERANCE, existence
 
 FAILED_FORMAT = (Indication.FAILED, SubIndication.FORMAT_FAILURE)
 LATER_CHECKS = ("timestamp.imprint", "timestamp.signature", "timestamp.signing-certificate",

@@ -30,7 +30,7 @@ from tsa_helpers import (
 from conftest import SCENARIOS
 from gen.pki import TIMESTAMPING, issue
 from provelio_verify import Digest, Indication, Policy, SubIndication, Verifier, verify
-from provelio_verify.pathcache import PathCache
+from provelio_verify.verifier.pathcache import PathCache
 
 TIMESTAMP_CHECKS = ("timestamp.token", "timestamp.imprint", "timestamp.signature",
                     "timestamp.signing-certificate", "timestamp.tsa-certificate",

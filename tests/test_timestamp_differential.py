@@ -41,7 +41,7 @@ from asn1crypto import cms, core, parser, tsp
 
 from conftest import REPO, SCENARIOS, manifest
 from provelio_verify import Policy, Verifier, load_certificates
-from provelio_verify.pathcache import PathCache
+from provelio_verify.verifier.pathcache import PathCache
 
 DOC = REPO / "docs" / "timestamp.md"
 CHECKS = ("timestamp.token", "timestamp.imprint", "timestamp.signature",

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ._report_parts import extra_keys
 from .batch_discover import BatchItem, discover
 from .bundle import MAX_BUNDLE_BYTES, parse_bundle
 from .errors import InputError
@@ -26,6 +25,7 @@ from .inputs import read_at_most
 from .report import CheckResult, Indication, Report, SubIndication
 from .subject import Digest, Missing
 from .verifier import Recorder, Verifier
+from .verifier.assemble import extra_keys
 
 __all__ = ["BatchItem", "BatchSummary", "ItemOutcome", "discover", "run_batch",
            "verify_item"]

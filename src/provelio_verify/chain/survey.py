@@ -14,8 +14,10 @@ its transaction count): nothing here names the transaction.
 from __future__ import annotations
 
 import contextvars
+import enum
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.bitcoin import BlockHeader, NetworkParams, display
@@ -26,12 +28,56 @@ from ..outcome import CheckFailure
 from .base import (
     ChainSource,
 )
-from .combine import SourceState, SourceView
 
 #: Each header shown above the anchor block costs a source two requests; a day of
 #: blocks bounds that cost. A larger --min-confirmations rests, beyond this depth, on
 #: the sources' tips (the lowest among them), as ``verifiedHeaders`` in the report shows.
 MAX_SHOWN_HEADERS = 144
+
+
+class SourceState(enum.StrEnum):
+    ANSWERED = "answered"  # put a block at the height
+    SHORT = "short"  # its best chain ends below the height
+    UNREACHABLE = "unreachable"
+    #: holds the block but cannot show it is the best chain's (a headers file that
+    #: does not reach the checkpoint vouching for the height)
+    UNPROVEN = "unproven"
+    INVALID = "invalid"  # failed its own validation
+    WRONG_NETWORK = "wrong-network"
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """What one source said about the anchor block's height, and how it was checked."""
+
+    label: str
+    kind: str
+    state: SourceState
+    reason: str | None = None
+    tip: int | None = None
+    block_at_height: str | None = None
+    #: Blocks from the anchor's height up whose headers this source showed linked and
+    #: meeting their targets (at most the confirmations required).
+    verified_headers: int = 0
+    #: What the source said of the bundle's block when it put another at the height.
+    bundle_block_status: str | None = None
+    answers: tuple[dict[str, Any], ...] = ()
+    #: The bundle's block's transaction count, where this source said it.
+    tx_count: int | None = None
+
+    def to_details(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.label, "kind": self.kind,
+                               "state": self.state.value}
+        for key, value in (("reason", self.reason), ("tip", self.tip),
+                           ("blockAtHeight", self.block_at_height),
+                           ("bundleBlockStatus", self.bundle_block_status)):
+            if value is not None:
+                out[key] = value
+        if self.state is SourceState.ANSWERED:
+            out["verifiedHeaders"] = self.verified_headers
+        out["answers"] = list(self.answers)
+        return out
+
 
 
 def survey(sources: Sequence[ChainSource], params: NetworkParams, block_hash: str,

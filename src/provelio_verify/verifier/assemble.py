@@ -9,11 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import _anchor_steps, _timestamp_steps
-from ._time import rfc3339, shift
-from .bundle import Bundle
-from .policy import Policy
-from .report import ANCHOR_CHECKS, TIMESTAMP_EVIDENCE_CHECKS, Report
+from .._time import rfc3339, shift
+from ..bundle import Bundle
+from ..policy import Policy
+from ..report import ANCHOR_CHECKS, TIMESTAMP_EVIDENCE_CHECKS, Report
+from . import anchor as _anchor_steps
+from . import timestamp as _timestamp_steps
 
 #: Bitcoin's tolerance on a block's timestamp: nodes accept a block up to two hours
 #: ahead of their clock, so a block's nTime bounds existence only to nTime + 2 h.
@@ -93,6 +94,6 @@ def with_evidence(report: Report, bundle: Bundle | None, policy: Policy) -> Repo
 def _evidence_keys(report: dict[str, Any], *, bundle: Bundle | None,
                    policy: Policy) -> dict[str, Any]:
     # Imported here: a run that never renders a report never loads the renderer.
-    from .evidence_report import evidence_keys
+    from ..evidence_report import evidence_keys
 
     return evidence_keys(report, bundle, policy)

@@ -1,4 +1,4 @@
-"""A cache of TSA path results, held by a :class:`~provelio_verify.verifier.Verifier`.
+"""A cache of TSA path results, held by a :class:`~provelio_verify.verifier.verifier.Verifier`.
 
 A batch of tokens from one TSA shares one certificate path: validating it once per
 token would dominate the cost of a batch. A valid path stays valid for any instant
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .core.certs import Cert, load_all
-from .core.path import VALID, Interval, PathOutcome, evaluate_path, valid_outcome
-from .core.x509path import PathValidator
+from ..core.certs import Cert, load_all
+from ..core.path import VALID, Interval, PathOutcome, evaluate_path, valid_outcome
+from ..core.x509path import PathValidator
 
 #: Entries kept; when full the tables are emptied and refill (a few MiB at most).
 DEFAULT_MAX_ENTRIES = 4096

@@ -14,26 +14,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .bundle import Bundle, Timestamp
-from .core import revocation as rev
-from .core.algorithms import DIGEST_OIDS, SIGNATURE_OIDS
-from .core.certs import Cert, load_all
-from .core.cms import check_signature, find_signer
-from .core.ess import check_signing_certificate
-from .core.path import VALID, Interval, PathOutcome
-from .core.pki import check_tsa_certificate
-from .core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
-from .core.token import Token, parse_token
-from .net import HttpClient
-from .outcome import CHECK_IDS, CheckFailure, CheckIndeterminate, Passed
+from ..bundle import Bundle, Timestamp
+from ..core import revocation as rev
+from ..core.algorithms import DIGEST_OIDS, SIGNATURE_OIDS
+from ..core.certs import Cert, load_all
+from ..core.cms import check_signature, find_signer
+from ..core.ess import check_signing_certificate
+from ..core.path import VALID, Interval, PathOutcome
+from ..core.pki import check_tsa_certificate
+from ..core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
+from ..core.token import Token, parse_token
+from ..net import HttpClient
+from ..outcome import CHECK_IDS, CheckFailure, CheckIndeterminate, Passed
+from ..policy import Policy
+from ..report import SubIndication
+from ..revocation_fetch import fetch_revocation, revocation_urls
+from ..subject import Subject
 from .pathcache import PathCache
-from .policy import Policy
-from .report import SubIndication
-from .revocation_fetch import fetch_revocation, revocation_urls
-from .subject import Subject
 
 if TYPE_CHECKING:
-    from .verifier import Recorder
+    from .recorder import Recorder
 
 T = TypeVar("T")
 

@@ -12,58 +12,13 @@ Pure: it judges what :mod:`~provelio_verify.chain.survey` gathered and asks noth
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from ..chain.survey import SourceState, SourceView
 from ..core.bitcoin import NetworkParams, short
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
-
-
-class SourceState(enum.StrEnum):
-    ANSWERED = "answered"  # put a block at the height
-    SHORT = "short"  # its best chain ends below the height
-    UNREACHABLE = "unreachable"
-    #: holds the block but cannot show it is the best chain's (a headers file that
-    #: does not reach the checkpoint vouching for the height)
-    UNPROVEN = "unproven"
-    INVALID = "invalid"  # failed its own validation
-    WRONG_NETWORK = "wrong-network"
-
-
-@dataclass(frozen=True)
-class SourceView:
-    """What one source said about the anchor block's height, and how it was checked."""
-
-    label: str
-    kind: str
-    state: SourceState
-    reason: str | None = None
-    tip: int | None = None
-    block_at_height: str | None = None
-    #: Blocks from the anchor's height up whose headers this source showed linked and
-    #: meeting their targets (at most the confirmations required).
-    verified_headers: int = 0
-    #: What the source said of the bundle's block when it put another at the height.
-    bundle_block_status: str | None = None
-    answers: tuple[dict[str, Any], ...] = ()
-    #: The bundle's block's transaction count, where this source said it.
-    tx_count: int | None = None
-
-    def to_details(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"source": self.label, "kind": self.kind,
-                               "state": self.state.value}
-        for key, value in (("reason", self.reason), ("tip", self.tip),
-                           ("blockAtHeight", self.block_at_height),
-                           ("bundleBlockStatus", self.bundle_block_status)):
-            if value is not None:
-                out[key] = value
-        if self.state is SourceState.ANSWERED:
-            out["verifiedHeaders"] = self.verified_headers
-        out["answers"] = list(self.answers)
-        return out
 
 
 def manual_check(params: NetworkParams, block_hash: str, height: int, min_conf: int) -> str:

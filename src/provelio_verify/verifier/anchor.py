@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._anchor_howto import anchor_commands
-from .bundle import Anchor, Block, Bundle, Network, Status
-from .chain.base import ChainSource
-from .chain.combine import SourceState, SourceView, combine, manual_check, stands
-from .chain.survey import survey
-from .checkpoints import mainnet_checkpoints
-from .core.anchor import (
+from .._anchor_howto import anchor_commands
+from ..bundle import Anchor, Block, Bundle, Network, Status
+from ..chain.base import ChainSource
+from ..chain.survey import SourceState, SourceView, survey
+from ..checkpoints import mainnet_checkpoints
+from ..core.anchor import (
     ParsedTransaction,
     check_inclusion,
     check_op_return,
@@ -35,18 +34,19 @@ from .core.anchor import (
     check_txid,
     tree_depth,
 )
-from .core.anchor import parse_transaction as parse_tx
-from .core.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
-from .core.checkpoints import Checkpoints
-from .core.merkle import check_path
-from .core.pow import PowFacts, check_header_work
-from .errors import SourceError
-from .outcome import CheckFailure, CheckIndeterminate, Passed
-from .policy import Policy
-from .report import ANCHOR_CHECKS, SubIndication
+from ..core.anchor import parse_transaction as parse_tx
+from ..core.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
+from ..core.checkpoints import Checkpoints
+from ..core.merkle import check_path
+from ..core.pow import PowFacts, check_header_work
+from ..errors import SourceError
+from ..outcome import CheckFailure, CheckIndeterminate, Passed
+from ..policy import Policy
+from ..report import ANCHOR_CHECKS, SubIndication
+from .anchor_chain import combine, manual_check, stands
 
 if TYPE_CHECKING:
-    from .verifier import Recorder
+    from .recorder import Recorder
 
 
 @dataclass(frozen=True)
