@@ -19,7 +19,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "provelio_verify"
 #: Today's module -> the room it moves to (layout guide, §4). Unlisted modules are
 #: their own room (their dotted name's first part).
 ROOMS = {
-    "_anchor_howto": "howto",
     "net": "net", "revocation_fetch": "net",
     "inputs": "inputs", "subject": "inputs", "trust": "inputs", "checkpoints": "inputs",
     "cli": "cli", "batch_cli": "cli", "render": "cli",
@@ -155,10 +154,6 @@ ALLOWED_TODAY: set[tuple[str, str, int]] = {
     ("revocation_fetch", "core.certs", 4),
     ("revocation_fetch", "core.revocation", 4),
     ("chain.headers_file", "bundle", 5),
-    ("verifier.assemble", "evidence_report", 8),
-    ("evidence_report.facts", "bundle", 9),
-    ("evidence_report.facts", "policy", 9),
-    ("evidence_report.howto", "bundle", 9),
     ("evidence_report.markup", "render", 9),
     ("evidence_report.markup", "render", 10),
 }

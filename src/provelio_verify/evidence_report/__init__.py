@@ -15,10 +15,10 @@ trust anchors; what each chain source answered; genTime, block time,
 dependencies' versions; and "verify it yourself": commands a person runs without
 this tool. It holds no script and loads nothing.
 
-The JSON report carries what the page shows, under added top-level keys
-(:func:`evidence_keys`, called by the verifier): ``environment`` (tool, Python,
-platform, package and OpenSSL versions), ``trustAnchors`` (subject, issuer, serial,
-validity and SHA-256 fingerprint of each configured root) and ``howToCheck``.
+The JSON report carries what the page shows, under added top-level keys (computed
+by ``provelio_verify.verifier.assemble``; this package only shows them):
+``environment`` (tool, Python, platform, package and OpenSSL versions),
+``trustAnchors`` (subject, issuer, serial, validity and SHA-256 fingerprint of each configured root) and ``howToCheck``.
 
 The ``howToCheck`` convention
 -----------------------------
@@ -44,8 +44,7 @@ shown under "Verify it yourself" rather than among its details.
 from __future__ import annotations
 
 from ..errors import PdfUnavailable
-from .facts import environment, evidence_keys, trust_anchors
-from .howto import HOW_TO_CHECK, how_to_check
+from ..howto import HOW_TO_CHECK, how_to_check
 from .output import (
     PAPER_SIZES,
     check_output_path,
@@ -61,12 +60,9 @@ __all__ = [
     "PAPER_SIZES",
     "PdfUnavailable",
     "check_output_path",
-    "environment",
-    "evidence_keys",
     "how_to_check",
     "load_weasyprint",
     "render_html",
-    "trust_anchors",
     "write_atomic",
     "write_html",
     "write_pdf",

@@ -13,9 +13,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..howto import HOW_TO_CHECK, how_to_check
 from ..render import _VERDICT_WORDS, printable
 from ..report import Indication
-from .howto import HOW_TO_CHECK, how_to_check
 
 ReportDict = Mapping[str, Any]
 

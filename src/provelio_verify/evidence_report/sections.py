@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..howto import HOW_TO_CHECK
 from ..report import Indication
-from .howto import HOW_TO_CHECK
 from .markup import (
     ReportDict,
     anchor_id,

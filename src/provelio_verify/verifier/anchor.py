@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._anchor_howto import anchor_commands
 from ..bundle import Anchor, Block, Bundle, Network, Status
 from ..chain.base import ChainSource
 from ..chain.survey import SourceState, SourceView, survey
@@ -40,6 +39,7 @@ from ..core.checkpoints import Checkpoints
 from ..core.merkle import check_path
 from ..core.pow import PowFacts, check_header_work
 from ..errors import SourceError
+from ..howto import anchor_commands
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..policy import Policy
 from ..report import ANCHOR_CHECKS, SubIndication

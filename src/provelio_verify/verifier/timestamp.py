@@ -8,7 +8,6 @@ never PASSED. The signature is checked even when no roots are configured.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from ..core.path import VALID, Interval, PathOutcome
 from ..core.pki import check_tsa_certificate
 from ..core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
 from ..core.token import Token, parse_token
+from ..howto import recheck_commands
 from ..net import HttpClient
 from ..outcome import CHECK_IDS, CheckFailure, CheckIndeterminate, Passed
 from ..policy import Policy
@@ -205,7 +205,7 @@ def _token(prepared: PreparedToken, now: datetime) -> Passed:
 
 def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject) -> Passed:
     details = {**outcome.details, "howToCheck": [
-        *recheck_commands(token, bundle, subject),
+        *recheck_commands(token, bundle, subject.path, subject.digest_given),
         "# ROOTS.pem: the root certificates you trust for TSA paths (--tsa-roots); "
         "'Verification: OK' re-checks imprint, signature and path at genTime"]}
     if outcome.status == VALID:
@@ -259,24 +259,6 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     return rev.judge(evidence, token.latest, signer, settle)
 
 
-def recheck_commands(token: Token, bundle: Bundle, subject: Subject) -> list[str]:
-    """Commands a person can run to re-check the token with OpenSSL at genTime."""
-    token_in = " -token_in" if token.form == "TimeStampToken" else ""
-    if subject.digest_given:
-        data = f"-digest {bundle.certificate.sha256_hash.hex()}"
-    else:
-        data = f"-data {shlex.quote(subject.path or 'FILE')}"
-    untrusted = ""
-    lines = ["jq -r .timestamp.token proof.json | base64 -d > token.der"]
-    if bundle.timestamp.extra_certs:
-        lines.append("jq -r '.timestamp.extraCerts[]' proof.json | while read -r c; do echo "
-                     "\"$c\" | base64 -d | openssl x509 -inform DER; done > extra.pem")
-        untrusted = " -untrusted extra.pem"
-    lines.append(f"openssl ts -verify -in token.der{token_in} {data} -CAfile ROOTS.pem"
-                 f"{untrusted} -attime {int(token.gen_time.timestamp())}")
-    return lines
-
-
 def _summary(token: Token, bundle: Bundle, subject: Subject) -> dict[str, Any]:
     facts = token.facts()
     digest_oid = token.digest_algorithm.oid
@@ -289,5 +271,5 @@ def _summary(token: Token, bundle: Bundle, subject: Subject) -> dict[str, Any]:
             "digest": DIGEST_OIDS.get(digest_oid, digest_oid),
             "signature": SIGNATURE_OIDS[sig_oid].name if sig_oid in SIGNATURE_OIDS else sig_oid,
         },
-        "recheck": recheck_commands(token, bundle, subject),
+        "recheck": recheck_commands(token, bundle, subject.path, subject.digest_given),
     }

@@ -1,4 +1,6 @@
-"""The "verify it yourself" steps: commands a person runs without this tool.
+"""Every by-hand command, per check id: the "verify it yourself" steps and each
+check's own ``howToCheck`` lines (commands a person runs without this tool), in one
+place. Imports only ``bundle``, ``core`` and ``outcome`` (layout rule 7).
 
 Each step is a plain JSON object, so the same list goes into the JSON report (key
 ``howToCheck``) and onto the evidence report's page::
@@ -18,8 +20,10 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..bundle import Bundle, PathStep
-from ..report import CHECK_IDS
+from .bundle import Anchor, Bundle, PathStep
+from .core.bitcoin import NetworkParams
+from .core.token import Token
+from .outcome import CHECK_IDS
 
 #: The key under which a check's ``details`` carry its own commands (a list of strings).
 HOW_TO_CHECK = "howToCheck"
@@ -170,3 +174,88 @@ def _merkle_step(leaf: bytes, path: Sequence[PathStep], root: bytes) -> dict[str
 
 def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else []
+
+
+# --------------------------------------------------------------- anchor.* commands
+
+#: The bundle's name in the commands (the evidence report's own steps use it too).
+PROOF = "proof.json"
+
+
+def anchor_commands(anchor: Anchor, params: NetworkParams, min_conf: int,
+                    proof: str = PROOF) -> dict[str, list[str]]:
+    """The commands per check id for ``anchor``'s transaction and block."""
+    out: dict[str, list[str]] = {}
+    tx = anchor.transaction
+    if tx is None or anchor.merkle_root is None:
+        return out
+    q = shlex.quote(proof)
+    txid = tx.txid.hex()
+    cli = params.cli
+    if tx.raw is not None:
+        decode = [f"{cli('decoderawtransaction')} \"$(jq -r .anchor.transaction.hex {q})\""]
+    else:
+        where = f" {anchor.block.hash.hex()}" if anchor.block is not None else ""
+        decode = [f"{cli(f'getrawtransaction {txid} true{where}')}"]
+    out["anchor.transaction"] = [
+        *decode, f"# its \"txid\" must be {txid}"]
+    index = "outputIndex" if tx.output_index is not None else "the one output"
+    out["anchor.op-return"] = [
+        *decode,
+        f"# vout[{tx.output_index if tx.output_index is not None else 'n'}] ({index}) must "
+        f"have scriptPubKey.hex 6a20{anchor.merkle_root.hex()}: OP_RETURN, a 32-byte push "
+        "and merkleRoot"]
+    block = anchor.block
+    if block is None:
+        return out
+    bhash = block.hash.hex()
+    out["anchor.inclusion"] = [
+        cli(f"getblockheader {bhash} false"),
+        "# must print block.header; and the transaction must be in that block:",
+        f"{cli(f'getblock {bhash} 1')} | jq '.tx | index(\"{txid}\")'",
+        "# prints the transaction's position (block.txIndex)",
+    ]
+    if block.header is not None:
+        header_hash = ("printf %s \"$(jq -r .anchor.block.header " + q + ")\" | xxd -r -p | "
+                       "sha256sum | xxd -r -p -l 32 | sha256sum | cut -c1-64 | "
+                       "fold -w2 | tac | tr -d '\\n'; echo")
+        pow_lines = [header_hash,
+                     f"# prints {bhash} (the header's double SHA-256, byte-reversed): the "
+                     "leading zeros are its proof-of-work",
+                     cli(f"getblockheader {bhash}"),
+                     "# shows the header's \"bits\" (its target) and \"chainwork\""]
+    else:
+        pow_lines = [cli(f"getblockheader {bhash}"),
+                     "# shows the header's \"bits\" (its target) and \"chainwork\""]
+    out["anchor.proof-of-work"] = pow_lines
+    chain = [cli(f"getblockhash {block.height}"),
+             f"# must print {bhash}",
+             cli("getblockcount"),
+             f"# must be at least {block.height + min_conf - 1} for {min_conf} confirmations"]
+    url = params.explorer_url(bhash)
+    if url:
+        chain.append(url)
+    out["anchor.chain"] = chain
+    return out
+
+
+# ------------------------------------------------------------ timestamp.* commands
+
+def recheck_commands(token: Token, bundle: Bundle, subject_path: str | None,
+                     digest_given: bool) -> list[str]:
+    """Commands a person can run to re-check the token with OpenSSL at genTime, for the
+    subject at ``subject_path`` (or the bundle's digest when ``digest_given``)."""
+    token_in = " -token_in" if token.form == "TimeStampToken" else ""
+    if digest_given:
+        data = f"-digest {bundle.certificate.sha256_hash.hex()}"
+    else:
+        data = f"-data {shlex.quote(subject_path or 'FILE')}"
+    untrusted = ""
+    lines = ["jq -r .timestamp.token proof.json | base64 -d > token.der"]
+    if bundle.timestamp.extra_certs:
+        lines.append("jq -r '.timestamp.extraCerts[]' proof.json | while read -r c; do echo "
+                     "\"$c\" | base64 -d | openssl x509 -inform DER; done > extra.pem")
+        untrusted = " -untrusted extra.pem"
+    lines.append(f"openssl ts -verify -in token.der{token_in} {data} -CAfile ROOTS.pem"
+                 f"{untrusted} -attime {int(token.gen_time.timestamp())}")
+    return lines
