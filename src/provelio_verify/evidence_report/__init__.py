@@ -18,7 +18,8 @@ this tool. It holds no script and loads nothing.
 The JSON report carries what the page shows, under added top-level keys (computed
 by ``provelio_verify.verifier.assemble``; this package only shows them):
 ``environment`` (tool, Python, platform, package and OpenSSL versions),
-``trustAnchors`` (subject, issuer, serial, validity and SHA-256 fingerprint of each configured root) and ``howToCheck``.
+``trustAnchors`` (subject, issuer, serial, validity and SHA-256 fingerprint of each
+configured root) and ``howToCheck``.
 
 The ``howToCheck`` convention
 -----------------------------
