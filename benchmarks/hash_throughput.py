@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from provelio_verify.subject import open_subject
+from provelio_verify.inputs.subject import open_subject
 
 MIB = 1024 * 1024
 

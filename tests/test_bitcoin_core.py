@@ -21,7 +21,6 @@ from gen.chain import merkle_branch, merkle_root
 from gen.chain_scenarios import segwit_anchor_tx
 from gen.world import world
 from provelio_verify.bundle import Network
-from provelio_verify.checkpoints import mainnet_checkpoints
 from provelio_verify.core.anchor import (
     check_inclusion,
     check_op_return,
@@ -45,6 +44,7 @@ from provelio_verify.core.bitcoin import (
 from provelio_verify.core.headers import HeaderRunError, validate_run
 from provelio_verify.core.merkleblock import MerkleBlockError, parse_merkle_block
 from provelio_verify.core.pow import check_header_work, target_in_force
+from provelio_verify.inputs.checkpoints import mainnet_checkpoints
 from provelio_verify.outcome import CheckFailure
 from provelio_verify.report import SubIndication
 

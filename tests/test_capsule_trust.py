@@ -36,7 +36,7 @@ from provelio_verify.capsule import (
 )
 from provelio_verify.chain import EsploraSource, HeadersFileSource
 from provelio_verify.chain.base import ChainSource, Question, Reply
-from provelio_verify.checkpoints import mainnet_checkpoints
+from provelio_verify.inputs.checkpoints import mainnet_checkpoints
 
 TRUST = ["--tsa-roots", "roots.pem", "--allow-test-mode"]
 

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from provelio_verify.bundle import Network
 from provelio_verify.chain import HeadersFileSource
-from provelio_verify.checkpoints import mainnet_checkpoints
 from provelio_verify.core.bitcoin import (
     MAX_FUTURE_BLOCK_TIME,
     NETWORKS,
@@ -32,6 +31,7 @@ from provelio_verify.core.bitcoin import (
 from provelio_verify.core.checkpoints import Checkpoints
 from provelio_verify.core.headers import HeaderRunError, validate_run
 from provelio_verify.errors import SourceError, SourceInvalid, SourceUnproven
+from provelio_verify.inputs.checkpoints import mainnet_checkpoints
 
 DATA = Path(__file__).resolve().parent / "data" / "bitcoin"
 CHECKPOINTS = mainnet_checkpoints()

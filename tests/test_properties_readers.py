@@ -29,9 +29,9 @@ from provelio_verify.chain.base import Question
 from provelio_verify.core.der import read_tlv
 from provelio_verify.core.token import parse_token
 from provelio_verify.errors import SourceError
+from provelio_verify.inputs.trust import load_certificates
 from provelio_verify.net import HttpClient, HttpPolicy
 from provelio_verify.outcome import CheckFailure
-from provelio_verify.trust import load_certificates
 
 BUNDLES = sorted(SCENARIOS.glob("*/proof.json"))
 CREATED = SCENARIOS / "ok-created"

@@ -92,9 +92,9 @@ def test_library_readers_refuse_a_fifo(work):
 from provelio_verify.chain import HeadersFileSource
 from provelio_verify.errors import SourceUnavailable
 from provelio_verify.errors import InputError
-from provelio_verify.inputs import read_at_most
-from provelio_verify.subject import open_subject
-from provelio_verify.trust import load_certificates, load_crls
+from provelio_verify.inputs.files import read_at_most
+from provelio_verify.inputs.subject import open_subject
+from provelio_verify.inputs.trust import load_certificates, load_crls
 for read in (lambda p: read_at_most(p, 10), open_subject, load_certificates, load_crls):
     try:
         read({fifo!r})

@@ -18,11 +18,11 @@ from .errors import (
     VerificationFailed,
     VerificationIndeterminate,
 )
+from .inputs.subject import Digest, Missing
+from .inputs.trust import load_certificates
 from .outcome import CheckFailure, CheckIndeterminate
 from .policy import Policy
 from .report import CHECK_IDS, CheckResult, Indication, Report, SubIndication
-from .subject import Digest, Missing
-from .trust import load_certificates
 from .verifier import Verifier, verify, verify_strict
 
 __all__ = [

@@ -21,9 +21,9 @@ from typing import Any
 from .batch_discover import BatchItem, discover
 from .bundle import MAX_BUNDLE_BYTES, parse_bundle
 from .errors import InputError
-from .inputs import read_at_most
+from .inputs.files import read_at_most
+from .inputs.subject import Digest, Missing
 from .report import CheckResult, Indication, Report, SubIndication
-from .subject import Digest, Missing
 from .verifier import Recorder, Verifier
 from .verifier.assemble import extra_keys
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._json_bounds import loads_bounded
 from .errors import InputError
-from .inputs import read_bounded, regular_file_problem
+from .inputs.files import read_bounded, regular_file_problem
 
 PROOF_SUFFIX = ".proof.json"
 MANIFEST_COLUMNS = ("file", "proof", "digest")

@@ -48,16 +48,16 @@ from .bundle import Bundle, Network
 from .chain.base import ChainSource
 from .chain.headers_file import HeadersFileSource
 from .chain.replay import MATERIAL_QUESTIONS, CapsuleChainSource, ReplaySource
-from .checkpoints import mainnet_checkpoints
 from .core.bitcoin import HEADER_SIZE, NETWORKS, RETARGET_INTERVAL, NetworkParams, dsha256
 from .core.checkpoints import Checkpoints
 from .core.headers import HeaderRunError, validate_run
 from .errors import CapsuleError, InputError, SourceError
-from .inputs import read_at_most
+from .inputs.checkpoints import mainnet_checkpoints
+from .inputs.files import read_at_most
+from .inputs.subject import Missing, Subject
+from .inputs.trust import PEM_CERT, pem_or_der
 from .policy import Policy
 from .report import Report
-from .subject import Missing, Subject
-from .trust import _PEM_CERT, _pem_or_der
 from .verifier import Verification, Verifier
 
 CAPSULE_VERSION = 1
@@ -447,7 +447,7 @@ def _read(root: str, files: Mapping[str, bytes]) -> Capsule:
                                   kinds=MATERIAL_QUESTIONS)
                      for label, records in answers.items())
     roots = tuple(der for i, data in enumerate(listed("roots"), start=1)
-                  for der in _pem_or_der(f"capsule root {i}", data, _PEM_CERT, "CERTIFICATE",
+                  for der in pem_or_der(f"capsule root {i}", data, PEM_CERT, "CERTIFICATE",
                                          "certificate", x509.load_der_x509_certificate))
     recorded_policy = manifest.get("policy")
     created_at = manifest.get("createdAt")

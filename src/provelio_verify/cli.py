@@ -22,12 +22,12 @@ from .evidence_report import (
     write_html,
     write_pdf,
 )
-from .inputs import read_at_most
+from .inputs.files import read_at_most
+from .inputs.subject import Digest
+from .inputs.trust import load_certificates, load_crls, load_ocsp_response
 from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from .render import printable, render_text
 from .report import Indication, Report
-from .subject import Digest
-from .trust import load_certificates, load_crls, load_ocsp_response
 from .verifier import Verifier
 
 EXIT_PASSED = 0

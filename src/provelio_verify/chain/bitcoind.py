@@ -20,7 +20,7 @@ from .._json_bounds import loads_bounded
 from ..core.bitcoin import dsha256
 from ..core.merkleblock import MerkleBlockError, parse_merkle_block
 from ..errors import InputError, NetworkError, SourceInvalid, SourceUnavailable
-from ..inputs import read_at_most
+from ..inputs.files import read_at_most
 from ..net import HttpClient, redact, split_credentials
 from .base import ChainSource, Question, Reply
 from .esplora import MAX_SMALL_ANSWER, MAX_TRANSACTION_ANSWER

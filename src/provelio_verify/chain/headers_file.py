@@ -25,7 +25,6 @@ import time
 from typing import Any
 
 from ..bundle import Network
-from ..checkpoints import mainnet_checkpoints
 from ..core.bitcoin import (
     HEADER_SIZE,
     MAX_FUTURE_BLOCK_TIME,
@@ -37,7 +36,8 @@ from ..core.bitcoin import (
 from ..core.checkpoints import Checkpoints
 from ..core.headers import HeaderRun, HeaderRunError, validate_run
 from ..errors import InputError, SourceInvalid, SourceUnavailable, SourceUnproven
-from ..inputs import read_at_most
+from ..inputs.checkpoints import mainnet_checkpoints
+from ..inputs.files import read_at_most
 from .base import (
     ChainSource,
     Question,

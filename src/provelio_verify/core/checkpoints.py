@@ -4,8 +4,8 @@ target in force for the next period.
 With them a mainnet header's target can be checked offline against the one its
 height demands, and a headers file can start at a period's last block. The data ship
 in the package (``provelio_verify/data/mainnet-checkpoints.json``, loaded by
-:func:`provelio_verify.checkpoints.mainnet_checkpoints`); this module only parses and
-queries it.
+:func:`provelio_verify.inputs.checkpoints.mainnet_checkpoints`); this module only parses
+and queries it.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from ..outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
 from .algorithms import SIGNATURE_OIDS, verify_signature
@@ -241,3 +242,40 @@ def judge(evidence: Sequence[Evidence], latest: datetime, leaf: Cert,
         SubIndication.TRY_LATER,
         f"revocation status of TSA certificate {leaf.subject} is not established (revocation "
         f"data: {seen}): {settle}", details)
+
+
+#: At most this many URLs of each kind are tried for one certificate.
+MAX_URLS = 4
+
+
+def revocation_urls(cert: Cert) -> tuple[list[str], list[str]]:
+    """The http(s) CRL distribution points and OCSP responders a certificate names."""
+    crls: list[str] = []
+    ocsps: list[str] = []
+    ext = cert.crypto.extensions
+    try:
+        for point in ext.get_extension_for_class(x509.CRLDistributionPoints).value:
+            crls.extend(n.value for n in point.full_name or []
+                        if isinstance(n, x509.UniformResourceIdentifier))
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        for desc in ext.get_extension_for_class(x509.AuthorityInformationAccess).value:
+            if (desc.access_method == AuthorityInformationAccessOID.OCSP
+                    and isinstance(desc.access_location, x509.UniformResourceIdentifier)):
+                ocsps.append(desc.access_location.value)
+    except x509.ExtensionNotFound:
+        pass
+
+    def web(urls: list[str]) -> list[str]:
+        return [u for u in dict.fromkeys(urls) if u.startswith(("http://", "https://"))]
+
+    return web(crls)[:MAX_URLS], web(ocsps)[:MAX_URLS]
+
+
+def ocsp_request(leaf: Cert, issuer: Cert) -> bytes:
+    """The DER OCSP request asking about ``leaf``, issued by ``issuer`` (SHA-1 CertID,
+    as every responder accepts)."""
+    return (ocsp.OCSPRequestBuilder()
+            .add_certificate(leaf.crypto, issuer.crypto, hashes.SHA1())
+            .build().public_bytes(serialization.Encoding.DER))

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..bundle import Anchor, Block, Bundle, Network, Status
 from ..chain.base import ChainSource
 from ..chain.survey import SourceState, SourceView, survey
-from ..checkpoints import mainnet_checkpoints
 from ..core.anchor import (
     ParsedTransaction,
     check_inclusion,
@@ -40,6 +39,7 @@ from ..core.merkle import check_path
 from ..core.pow import PowFacts, check_header_work
 from ..errors import SourceError
 from ..howto import anchor_commands
+from ..inputs.checkpoints import mainnet_checkpoints
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..policy import Policy
 from ..report import ANCHOR_CHECKS, SubIndication

@@ -24,12 +24,12 @@ from ..core.pki import check_tsa_certificate
 from ..core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
 from ..core.token import Token, parse_token
 from ..howto import recheck_commands
+from ..inputs.subject import Subject
 from ..net import HttpClient
+from ..net.revocation import fetch_revocation
 from ..outcome import CHECK_IDS, CheckFailure, CheckIndeterminate, Passed
 from ..policy import Policy
 from ..report import SubIndication
-from ..revocation_fetch import fetch_revocation, revocation_urls
-from ..subject import Subject
 from .pathcache import PathCache
 
 if TYPE_CHECKING:
@@ -221,7 +221,8 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     issuer = outcome.chain[1] if len(outcome.chain) > 1 else None
     if issuer is None and signer.self_issued and signer.issued_by(signer):
         issuer = signer
-    crl_urls, ocsp_urls = signer.remember("revocation-urls", lambda: revocation_urls(signer))
+    crl_urls, ocsp_urls = signer.remember("revocation-urls",
+                                         lambda: rev.revocation_urls(signer))
     where = ", ".join(crl_urls + ocsp_urls)
     settle = ("supply a CRL with --crl or an OCSP response with --ocsp"
               + (f" (the certificate names {where})" if where else "")
@@ -251,7 +252,9 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
                 "not established, so the CRL and OCSP addresses it names are only the "
                 "token's claims"))
             return rev.judge(evidence, token.latest, signer, settle)
-        fetched, notes = fetch_revocation(signer, issuer, env.http)
+        answers, notes = fetch_revocation(crl_urls, ocsp_urls,
+                                          lambda: rev.ocsp_request(signer, issuer), env.http)
+        fetched = [rev.RevocationSource(kind, url, der) for kind, url, der in answers]
         env.fetched.extend(fetched)
         evidence += [rev.evaluate(s, signer, issuer, token.gen_time) for s in fetched]
         evidence += [rev.Evidence(rev.RevocationSource("fetch", "network", b""), rev.UNUSABLE, n)

@@ -12,8 +12,11 @@ from ..bundle import MAX_BUNDLE_BYTES, Bundle, parse_bundle
 from ..chain.base import ChainSource
 from ..core.digest import check_sha256
 from ..errors import BundleFormatError
-from ..inputs import read_at_most
+from ..inputs.files import read_at_most
+from ..inputs.subject import Missing, Subject, SubjectInput, open_subject
+from ..inputs.trust import load_system_roots
 from ..net import HttpClient, network_budget
+from ..net.revocation import revocation_client
 from ..outcome import CheckFailure, Passed
 from ..policy import Policy
 from ..report import (
@@ -21,9 +24,6 @@ from ..report import (
     Report,
     SubIndication,
 )
-from ..revocation_fetch import revocation_client
-from ..subject import Missing, Subject, SubjectInput, open_subject
-from ..trust import load_system_roots
 from . import anchor as _anchor_steps
 from . import timestamp as _timestamp_steps
 from .assemble import existence, extra_keys, with_evidence

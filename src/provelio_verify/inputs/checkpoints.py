@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from .core.checkpoints import Checkpoints
+from ..core.checkpoints import Checkpoints
 
 RESOURCE = "data/mainnet-checkpoints.json"
 
@@ -23,4 +23,4 @@ def mainnet_checkpoints() -> Checkpoints:
     Raises:
         ValueError: the shipped file is damaged (a broken installation).
     """
-    return Checkpoints.from_json(resources.files(__package__).joinpath(RESOURCE).read_bytes())
+    return Checkpoints.from_json(resources.files("provelio_verify").joinpath(RESOURCE).read_bytes())

@@ -15,10 +15,10 @@ from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import ocsp
 
-from .errors import InputError
-from .inputs import read_bounded
+from ..errors import InputError
+from .files import read_bounded
 
-_PEM_CERT = re.compile(
+PEM_CERT = re.compile(
     rb"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.DOTALL
 )
 #: Largest certificate file read; real bundles of roots are well under this.
@@ -54,7 +54,7 @@ def load_certificates(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
 
 def _load_file(name: str) -> list[bytes]:
     data = read_bounded(name, MAX_CERT_FILE_BYTES)
-    return _pem_or_der(name, data, _PEM_CERT, "CERTIFICATE", "certificate",
+    return pem_or_der(name, data, PEM_CERT, "CERTIFICATE", "certificate",
                        x509.load_der_x509_certificate)
 
 
@@ -67,7 +67,7 @@ def _pem_der(block: re.Match[bytes]) -> bytes:
     return base64.b64decode(b"".join(block.group(1).split()), validate=True)
 
 
-def _pem_or_der(name: str, data: bytes, pattern: re.Pattern[bytes], label: str, kind: str,
+def pem_or_der(name: str, data: bytes, pattern: re.Pattern[bytes], label: str, kind: str,
                 load: Callable[[bytes], object]) -> list[bytes]:
     """DER of every object in a PEM file (blocks ``label``) or of a DER file, each
     checked with ``load``.
@@ -122,7 +122,7 @@ def load_system_roots() -> tuple[bytes, ...]:
 def _lenient_pem(name: str) -> tuple[bytes, ...]:
     data = read_bounded(name, MAX_CERT_FILE_BYTES)
     ders = []
-    for block in _PEM_CERT.finditer(data):
+    for block in PEM_CERT.finditer(data):
         with warnings.catch_warnings():
             # A root cryptography parses only with a deprecation warning (e.g. a
             # non-positive serial) breaks RFC 5280 and is left out like an unparsable one.
@@ -149,7 +149,7 @@ def load_crls(path: str | os.PathLike[str]) -> tuple[bytes, ...]:
     """
     name = os.fspath(path)
     data = read_bounded(name, MAX_REVOCATION_FILE_BYTES)
-    return tuple(_pem_or_der(name, data, _PEM_CRL, "X509 CRL", "CRL", x509.load_der_x509_crl))
+    return tuple(pem_or_der(name, data, _PEM_CRL, "X509 CRL", "CRL", x509.load_der_x509_crl))
 
 
 def load_ocsp_response(path: str | os.PathLike[str]) -> bytes:

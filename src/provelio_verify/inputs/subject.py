@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .core.digest import hash_stream
-from .errors import InputError
-from .inputs import open_regular
+from ..core.digest import hash_stream
+from ..errors import InputError
+from .files import open_regular
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 

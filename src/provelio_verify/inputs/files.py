@@ -6,7 +6,7 @@ import os
 import stat
 from typing import BinaryIO
 
-from .errors import InputError
+from ..errors import InputError
 
 #: What a path names when it is not a regular file, for the message refusing it.
 _KINDS = (

@@ -7,59 +7,30 @@ fetched is judged by ``core.revocation`` exactly like data the user supplied.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID
+from cryptography.hazmat.primitives import serialization
 
-from .core.certs import Cert
-from .core.revocation import RevocationSource
-from .errors import NetworkError
-from .net import HttpClient, HttpPolicy, Response
+from ..errors import NetworkError
+from .http import HttpClient, HttpPolicy, Response
 
 #: Limits for revocation requests: a TSA's CRL or OCSP responder that does not answer
 #: within these is reported as unreachable rather than holding up a verification.
 REVOCATION_HTTP = HttpPolicy(connect_timeout=5.0, read_timeout=15.0, retries=1, backoff=0.5,
                              max_retry_after=5.0, deadline=30.0, max_bytes=16 * 1024 * 1024)
-#: At most this many URLs of each kind are tried for one certificate.
-MAX_URLS = 4
 
 
-def revocation_urls(cert: Cert) -> tuple[list[str], list[str]]:
-    """The http(s) CRL distribution points and OCSP responders a certificate names."""
-    crls: list[str] = []
-    ocsps: list[str] = []
-    ext = cert.crypto.extensions
-    try:
-        for point in ext.get_extension_for_class(x509.CRLDistributionPoints).value:
-            crls.extend(n.value for n in point.full_name or []
-                        if isinstance(n, x509.UniformResourceIdentifier))
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        for desc in ext.get_extension_for_class(x509.AuthorityInformationAccess).value:
-            if (desc.access_method == AuthorityInformationAccessOID.OCSP
-                    and isinstance(desc.access_location, x509.UniformResourceIdentifier)):
-                ocsps.append(desc.access_location.value)
-    except x509.ExtensionNotFound:
-        pass
+def fetch_revocation(crl_urls: Sequence[str], ocsp_urls: Sequence[str],
+                     ocsp_request: Callable[[], bytes],
+                     http: HttpClient) -> tuple[list[tuple[str, str, bytes]], list[str]]:
+    """Fetch every CRL at ``crl_urls`` and ask every responder at ``ocsp_urls`` with
+    ``ocsp_request()`` (made only when there is a responder to ask).
 
-    def web(urls: list[str]) -> list[str]:
-        return [u for u in dict.fromkeys(urls) if u.startswith(("http://", "https://"))]
-
-    return web(crls)[:MAX_URLS], web(ocsps)[:MAX_URLS]
-
-
-def fetch_revocation(leaf: Cert, issuer: Cert,
-                     http: HttpClient) -> tuple[list[RevocationSource], list[str]]:
-    """Fetch every CRL and OCSP answer ``leaf`` points to.
-
-    Returns what was fetched and a note for each URL that gave nothing usable.
+    Returns what was fetched, as ``(kind, url, der)`` with kind ``crl`` or ``ocsp``, and
+    a note for each URL that gave nothing usable.
     """
-    crl_urls, ocsp_urls = revocation_urls(leaf)
-    found: list[RevocationSource] = []
+    found: list[tuple[str, str, bytes]] = []
     notes: list[str] = []
     for url in crl_urls:
         # No redirect is followed: a CRL distribution point that answers 3xx names a
@@ -72,16 +43,14 @@ def fetch_revocation(leaf: Cert, issuer: Cert,
                 notes.append(f"{url}: not a CRL")
                 body = None
         if body is not None:
-            found.append(RevocationSource("crl", url, body))
+            found.append(("crl", url, body))
     if ocsp_urls:
-        request = (ocsp.OCSPRequestBuilder()
-                   .add_certificate(leaf.crypto, issuer.crypto, hashes.SHA1())
-                   .build().public_bytes(serialization.Encoding.DER))
+        request = ocsp_request()
     for url in ocsp_urls:
         body = _answer(url, lambda u: http.post(
             u, request, headers={"Content-Type": "application/ocsp-request"}), notes)
         if body is not None:
-            found.append(RevocationSource("ocsp", url, body))
+            found.append(("ocsp", url, body))
     if not crl_urls and not ocsp_urls:
         notes.append("the TSA certificate names no http(s) CRL distribution point or OCSP "
                      "responder")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import NetworkError
+from ..errors import NetworkError
 
 if TYPE_CHECKING:
     import requests
