@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from conftest import SCENARIOS
 from provelio_verify import CHECK_IDS, CheckResult, Indication, Report, SubIndication
-from provelio_verify.cli import command
+from provelio_verify.cli.command import command
 
 
 def cli_report(directory: Path, args: list[str]) -> dict[str, Any]:

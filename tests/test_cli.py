@@ -109,7 +109,7 @@ def test_internal_error_is_reported_without_traceback_unless_verbose(monkeypatch
     from click.testing import CliRunner
 
     import provelio_verify.verifier.verifier as orchestration
-    from provelio_verify import cli
+    from provelio_verify.cli import command as cli
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
@@ -124,7 +124,7 @@ def test_internal_error_is_reported_without_traceback_unless_verbose(monkeypatch
 
 
 def test_crash_outside_checks_gives_a_message_not_a_traceback(monkeypatch, capsys):
-    from provelio_verify import cli
+    from provelio_verify.cli import command as cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("unexpected")

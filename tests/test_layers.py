@@ -1,12 +1,9 @@
 """The ten "never import" rules of the layout guide (../shared/guides/layout.md, §4),
-enforced by an ``ast`` walk of ``src/provelio_verify``.
+enforced by an ``ast`` walk of ``src/provelio_verify`` (docs/architecture.md).
 
-Modules are judged by the room they belong to in the target layout; until the moves
-of issue 13 are made, today's modules are mapped to their future rooms in ``ROOMS``.
-Every import that breaks a rule today is listed in ``ALLOWED_TODAY``; each commit of
-the layout step deletes its lines, and the step is done when the list is empty. A
-breach not in the list fails, and so does a listed breach that no longer exists (so
-the list can only shrink).
+Each top-level module or subpackage is a room. Issue 13's moves emptied the list of
+allowed breaches (``ALLOWED_TODAY``); it stays empty: a breach fails, and so would a
+listed breach that no longer exists (the list can only shrink).
 """
 
 from __future__ import annotations
@@ -16,12 +13,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "provelio_verify"
 
-#: Today's module -> the room it moves to (layout guide, §4). Unlisted modules are
-#: their own room (their dotted name's first part).
-ROOMS = {
-    "cli": "cli", "batch_cli": "cli", "render": "cli",
-    "batch": "batch", "batch_discover": "batch",
-}
+#: Module -> room, where it differs from the first part of its dotted name (none, now
+#: that the layout's moves are made; kept for rooms that span modules).
+ROOMS: dict[str, str] = {}
 #: The verifier's steps (today's names and their rooms' names): they must not import
 #: the orchestration that calls them (rule 8).
 STEPS = {"verifier.timestamp", "verifier.anchor", "verifier.mode", "verifier.anchor_chain",
@@ -147,12 +141,8 @@ def breaches() -> set[tuple[str, str, int]]:
     return out
 
 
-#: Today's breaches, (importer, imported, rule). Each layout commit deletes its lines.
-ALLOWED_TODAY: set[tuple[str, str, int]] = {
-    ("chain.headers_file", "bundle", 5),
-    ("evidence_report.markup", "render", 9),
-    ("evidence_report.markup", "render", 10),
-}
+#: Breaches tolerated, (importer, imported, rule): none since issue 13's last move.
+ALLOWED_TODAY: set[tuple[str, str, int]] = set()
 
 
 def test_no_import_breaks_a_layering_rule_beyond_those_listed():

@@ -10,7 +10,7 @@ import click
 import pytest
 
 from conftest import SCENARIOS, run_cli
-from provelio_verify import cli
+from provelio_verify.cli import command as cli
 
 OK = SCENARIOS / "ok-created"
 

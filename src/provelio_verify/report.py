@@ -31,8 +31,15 @@ from .outcome import (
 REPORT_VERSION = 1
 TOOL_NAME = "provelio-verify"
 
+#: The verdict in words, for a person (the terminal summary and the evidence report).
+VERDICT_WORDS = {
+    Indication.PASSED: "the evidence holds: every required check passed",
+    Indication.FAILED: "the evidence is wrong: a check failed",
+    Indication.INDETERMINATE: "the evidence could not be established either way",
+}
+
 __all__ = ["ANCHOR_CHECKS", "CHECK_IDS", "REPORT_VERSION", "TIMESTAMP_EVIDENCE_CHECKS",
-           "TOOL_NAME", "CheckResult", "Indication", "Report", "SubIndication",
+           "TOOL_NAME", "VERDICT_WORDS", "CheckResult", "Indication", "Report", "SubIndication",
            "VerificationError", "VerificationFailed", "VerificationIndeterminate", "overall"]
 
 

@@ -24,11 +24,11 @@ import threading
 import time
 from typing import Any
 
-from ..bundle import Network
 from ..core.bitcoin import (
     HEADER_SIZE,
     MAX_FUTURE_BLOCK_TIME,
     NETWORKS,
+    Network,
     dsha256,
     network_of_genesis,
     short,

@@ -13,9 +13,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._text import printable
 from ..howto import HOW_TO_CHECK, how_to_check
-from ..render import _VERDICT_WORDS, printable
-from ..report import Indication
+from ..report import VERDICT_WORDS, Indication
 
 ReportDict = Mapping[str, Any]
 
@@ -58,7 +58,7 @@ def indication_html(value: Any) -> str:
 
 def verdict_words(indication: Any) -> str:
     try:
-        return _VERDICT_WORDS[Indication(str(indication))]
+        return VERDICT_WORDS[Indication(str(indication))]
     except ValueError:
         return "no verdict recorded"
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from .batch_discover import BatchItem, discover
-from .bundle import MAX_BUNDLE_BYTES, parse_bundle
-from .errors import InputError
-from .inputs.files import read_at_most
-from .inputs.subject import Digest, Missing
-from .report import CheckResult, Indication, Report, SubIndication
-from .verifier import Recorder, Verifier
-from .verifier.assemble import extra_keys
+from ..bundle import MAX_BUNDLE_BYTES, parse_bundle
+from ..errors import InputError
+from ..inputs.files import read_at_most
+from ..inputs.subject import Digest, Missing
+from ..report import CheckResult, Indication, Report, SubIndication
+from ..verifier import Recorder, Verifier
+from ..verifier.assemble import extra_keys
+from .discover import BatchItem, discover
 
 __all__ = ["BatchItem", "BatchSummary", "ItemOutcome", "discover", "run_batch",
            "verify_item"]

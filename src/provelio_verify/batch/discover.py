@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._json_bounds import loads_bounded
-from .errors import InputError
-from .inputs.files import read_bounded, regular_file_problem
+from .._json_bounds import loads_bounded
+from ..errors import InputError
+from ..inputs.files import read_bounded, regular_file_problem
 
 PROOF_SUFFIX = ".proof.json"
 MANIFEST_COLUMNS = ("file", "proof", "digest")

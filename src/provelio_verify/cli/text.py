@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import click
 
-from .report import Indication, Report
+from .._text import printable
+from ..report import VERDICT_WORDS, Indication, Report
 
 _COLOURS = {
     Indication.PASSED: "green",
@@ -14,23 +13,6 @@ _COLOURS = {
     Indication.INDETERMINATE: "yellow",
 }
 
-_VERDICT_WORDS = {
-    Indication.PASSED: "the evidence holds: every required check passed",
-    Indication.FAILED: "the evidence is wrong: a check failed",
-    Indication.INDETERMINATE: "the evidence could not be established either way",
-}
-
-
-def printable(text: str) -> str:
-    """Escape control and format characters, so a hostile file name or message cannot
-    move the cursor, recolour or rewrite a terminal line."""
-    out = []
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def render_text(report: Report, *, color: bool = False) -> str:
@@ -73,5 +55,5 @@ def render_text(report: Report, *, color: bool = False) -> str:
     if report.sub_indication:
         verdict += f" ({report.sub_indication.value})"
     lines.append(paint(f"VERDICT: {verdict}", report.indication, bold=True)
-                 + f" - {_VERDICT_WORDS[report.indication]}")
+                 + f" - {VERDICT_WORDS[report.indication]}")
     return "\n".join(lines)

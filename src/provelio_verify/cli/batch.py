@@ -9,10 +9,10 @@ from typing import IO, Any
 
 import click
 
-from .batch import BatchItem, BatchSummary, ItemOutcome, run_batch
-from .render import printable
-from .report import CHECK_IDS, Indication
-from .verifier import Verifier
+from .._text import printable
+from ..batch import BatchItem, BatchSummary, ItemOutcome, run_batch
+from ..report import CHECK_IDS, Indication
+from ..verifier import Verifier
 
 _COLOURS = {"PASSED": "green", "FAILED": "red", "INDETERMINATE": "yellow"}
 #: Longest message shown on an item's line; the full report is in --jsonl / --html.

@@ -10,25 +10,27 @@ from typing import Any
 
 import click
 
-from . import batch_cli, chain
-from ._version import __version__
-from .batch import discover
-from .capsule import load_capsule, reverify, save_capsule
-from .errors import InputError
-from .evidence_report import (
+from .. import chain
+from .._text import printable
+from .._version import __version__
+from ..batch import discover
+from ..capsule import load_capsule, reverify, save_capsule
+from ..errors import InputError
+from ..evidence_report import (
     check_output_path,
     load_weasyprint,
     render_html,
     write_html,
     write_pdf,
 )
-from .inputs.files import read_at_most
-from .inputs.subject import Digest
-from .inputs.trust import load_certificates, load_crls, load_ocsp_response
-from .policy import DEFAULT_MIN_CONFIRMATIONS, Policy
-from .render import printable, render_text
-from .report import Indication, Report
-from .verifier import Verifier
+from ..inputs.files import read_at_most
+from ..inputs.subject import Digest
+from ..inputs.trust import load_certificates, load_crls, load_ocsp_response
+from ..policy import DEFAULT_MIN_CONFIRMATIONS, Policy
+from ..report import Indication, Report
+from ..verifier import Verifier
+from . import batch as batch_cli
+from .text import render_text
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1
