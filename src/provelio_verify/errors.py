@@ -13,10 +13,15 @@ address (``provelio_verify.bundle.BundleFormatError``, ``provelio_verify.net.Net
     │   └── PdfUnavailable      WeasyPrint is not installed or cannot load
     ├── BundleFormatError       the bundle breaks the contract's section 2
     ├── NetworkError            a request gave no usable answer
-    └── SourceError             a chain source gave no usable answer
-        ├── SourceUnavailable
-        │   └── SourceUnproven
-        └── SourceInvalid
+    ├── SourceError             a chain source gave no usable answer
+    │   ├── SourceUnavailable
+    │   │   └── SourceUnproven
+    │   └── SourceInvalid
+    └── WebhookError            a webhook delivery was refused (webhooks.py)
+        ├── WebhookSecretError      the receiver's secrets cannot be used
+        ├── WebhookSignatureError   missing, malformed or matching no secret
+        ├── WebhookPayloadError     signed, but not a valid delivery
+        └── WebhookTimeError        outside the replay / clock-skew window
     VerificationError           verify_strict / Report.raise_for_indication: not PASSED
     ├── VerificationFailed
     └── VerificationIndeterminate
@@ -31,6 +36,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
     from .report import Report
 
 __all__ = [
@@ -44,6 +51,11 @@ __all__ = [
     "SourceUnavailable",
     "SourceUnproven",
     "SourceInvalid",
+    "WebhookError",
+    "WebhookSecretError",
+    "WebhookSignatureError",
+    "WebhookPayloadError",
+    "WebhookTimeError",
     "VerificationError",
     "VerificationFailed",
     "VerificationIndeterminate",
@@ -102,6 +114,51 @@ class SourceInvalid(SourceError):
     """The source answered something its own evidence refutes (a header that does not
     hash to the hash asked for, a malformed answer, a headers file that does not
     validate)."""
+
+
+class WebhookError(ProvelioError):
+    """A webhook delivery (or the secrets to check it with) was refused.
+
+    ``reason`` is the message; no subclass message ever contains a secret or the HMAC
+    the body should have had."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WebhookSecretError(WebhookError):
+    """The secrets given cannot be used: none, an empty one, one that is not text, or
+    one with surrounding whitespace. A fault of the receiver's configuration, not of
+    the delivery (the command line exits 2)."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The signature is missing, malformed, or matches the body under none of the
+    secrets. Nothing of the body was read."""
+
+
+class WebhookPayloadError(WebhookError):
+    """The body is signed but is not a delivery this reader understands, or is over the
+    size limit (refused before it is hashed). ``field`` is the JSON path of what was
+    wrong (``data.sha256Hash``; ``""`` for the whole body)."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        self.field = field_name
+        self.problem = problem
+        super().__init__(f"{field_name}: {problem}" if field_name else problem)
+
+
+class WebhookTimeError(WebhookError):
+    """The delivery's timestamp is further than ``tolerance`` from ``now``: a replay of
+    an old delivery, or a clock far ahead. Carries both instants."""
+
+    def __init__(self, reason: str, *, instant: datetime, now: datetime,
+                 tolerance: timedelta) -> None:
+        super().__init__(reason)
+        self.instant = instant
+        self.now = now
+        self.tolerance = tolerance
 
 
 class VerificationError(Exception):

@@ -34,7 +34,14 @@ from typing import Any
 
 from ._json_reader import Obj, kind, load_json, read_hex
 from .bundle import Bundle, Status
-from .errors import BundleFormatError, ProvelioError
+from .errors import (
+    BundleFormatError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookSecretError,
+    WebhookSignatureError,
+    WebhookTimeError,
+)
 
 __all__ = [
     "DEFAULT_TOLERANCE", "MAX_WEBHOOK_BYTES", "SIGNATURE_HEADER", "SECRET_ENV",
@@ -61,56 +68,6 @@ _RFC3339 = re.compile(
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))"
 )
 _WHITESPACE = " \t\r\n"
-
-
-# --------------------------------------------------------------------------- errors
-# Self-contained (stdlib only) so that they can move into errors.py as they are, as
-# tests/test_layers.py's one-errors-module rule asks; this module then re-exports them.
-
-
-class WebhookError(ProvelioError):
-    """A webhook delivery (or the secrets to check it with) was refused.
-
-    ``reason`` is the message; no subclass message ever contains a secret or the HMAC
-    the body should have had."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class WebhookSecretError(WebhookError):
-    """The secrets given cannot be used: none, an empty one, one that is not text, or
-    one with surrounding whitespace. A fault of the receiver's configuration, not of
-    the delivery (the command line exits 2)."""
-
-
-class WebhookSignatureError(WebhookError):
-    """The signature is missing, malformed, or matches the body under none of the
-    secrets. Nothing of the body was read."""
-
-
-class WebhookPayloadError(WebhookError):
-    """The body is signed but is not a delivery this reader understands, or is over the
-    size limit (refused before it is hashed). ``field`` is the JSON path of what was
-    wrong (``data.sha256Hash``; ``""`` for the whole body)."""
-
-    def __init__(self, field_name: str, problem: str) -> None:
-        self.field = field_name
-        self.problem = problem
-        super().__init__(f"{field_name}: {problem}" if field_name else problem)
-
-
-class WebhookTimeError(WebhookError):
-    """The delivery's timestamp is further than ``tolerance`` from ``now``: a replay of
-    an old delivery, or a clock far ahead. Carries both instants."""
-
-    def __init__(self, reason: str, *, instant: datetime, now: datetime,
-                 tolerance: timedelta) -> None:
-        super().__init__(reason)
-        self.instant = instant
-        self.now = now
-        self.tolerance = tolerance
 
 
 # --------------------------------------------------------------------------- the event
