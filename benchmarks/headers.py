@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from provelio_verify.bundle import Network  # noqa: E402
-from provelio_verify.core.bitcoin import NETWORKS  # noqa: E402
-from provelio_verify.core.headers import validate_run  # noqa: E402
+from provelio_verify.core.anchor.bitcoin import NETWORKS  # noqa: E402
+from provelio_verify.core.anchor.headers import validate_run  # noqa: E402
 from provelio_verify.inputs.checkpoints import mainnet_checkpoints  # noqa: E402
 
 RUN = REPO / "tests" / "data" / "bitcoin" / "headers" / "mainnet_headers_150001_340000.bin"

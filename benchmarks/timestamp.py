@@ -51,9 +51,9 @@ from gen.tsa import make_request, openssl_reply  # noqa: E402
 from gen.tsa_world import tsa_world  # noqa: E402
 from gen.world import GEN_TIME, world  # noqa: E402
 from provelio_verify import Bundle, Digest, Indication, Policy, Verifier, parse_bundle  # noqa: E402
-from provelio_verify.core.cms import check_signature, find_signer  # noqa: E402
-from provelio_verify.core.path import VALID, Interval  # noqa: E402
-from provelio_verify.core.token import parse_token  # noqa: E402
+from provelio_verify.core.timestamp.certpath import VALID, Interval  # noqa: E402
+from provelio_verify.core.timestamp.cms import check_signature, find_signer  # noqa: E402
+from provelio_verify.core.timestamp.token import parse_token  # noqa: E402
 from provelio_verify.verifier.pathcache import PathCache  # noqa: E402
 
 TSAS = (("rsa2048", ()), ("rsa3072", ("tsa_ca",)), ("ec-p256", ()))

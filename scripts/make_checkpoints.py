@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from provelio_verify.core.bitcoin import (  # noqa: E402
+from provelio_verify.core.anchor.bitcoin import (  # noqa: E402
     RETARGET_INTERVAL,
     BlockHeader,
     decode_compact,

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Callable
 
 from provelio_verify.bundle import Network
-from provelio_verify.core.bitcoin import (
+from provelio_verify.core.anchor.bitcoin import (
     NETWORKS,
     NetworkParams,
     decode_compact,

@@ -20,7 +20,7 @@ from gen.world import world
 from provelio_verify import Digest, Indication, Policy, SubIndication, verify
 from provelio_verify.bundle import Network
 from provelio_verify.chain import EsploraSource
-from provelio_verify.core.bitcoin import NETWORKS
+from provelio_verify.core.anchor.bitcoin import NETWORKS
 from provelio_verify.net import HttpClient, HttpPolicy
 
 DATA = Path(__file__).resolve().parent / "data" / "bitcoin"

@@ -21,13 +21,7 @@ from gen.chain import merkle_branch, merkle_root
 from gen.chain_scenarios import segwit_anchor_tx
 from gen.world import world
 from provelio_verify.bundle import Network
-from provelio_verify.core.anchor import (
-    check_inclusion,
-    check_op_return,
-    check_txid,
-    parse_transaction,
-)
-from provelio_verify.core.bitcoin import (
+from provelio_verify.core.anchor.bitcoin import (
     NETWORKS,
     TARGET_TIMESPAN,
     BlockHeader,
@@ -41,9 +35,15 @@ from provelio_verify.core.bitcoin import (
     retarget_bits,
     work_of,
 )
-from provelio_verify.core.headers import HeaderRunError, validate_run
-from provelio_verify.core.merkleblock import MerkleBlockError, parse_merkle_block
-from provelio_verify.core.pow import check_header_work, target_in_force
+from provelio_verify.core.anchor.headers import HeaderRunError, validate_run
+from provelio_verify.core.anchor.merkleblock import MerkleBlockError, parse_merkle_block
+from provelio_verify.core.anchor.pow import check_header_work, target_in_force
+from provelio_verify.core.anchor.transaction import (
+    check_inclusion,
+    check_op_return,
+    check_txid,
+    parse_transaction,
+)
 from provelio_verify.inputs.checkpoints import mainnet_checkpoints
 from provelio_verify.outcome import CheckFailure
 from provelio_verify.report import SubIndication

@@ -17,10 +17,14 @@ from conftest import REPO
 from gen.chain import merkle_branch, merkle_root
 from provelio_verify.bundle import Network
 from provelio_verify.chain import HeadersFileSource, SourceInvalid
-from provelio_verify.core.anchor import check_inclusion, check_op_return, parse_transaction
-from provelio_verify.core.bitcoin import NETWORKS, BlockHeader, dsha256
-from provelio_verify.core.headers import HeaderRunError, validate_run
-from provelio_verify.core.pow import check_header_work, target_in_force
+from provelio_verify.core.anchor.bitcoin import NETWORKS, BlockHeader, dsha256
+from provelio_verify.core.anchor.headers import HeaderRunError, validate_run
+from provelio_verify.core.anchor.pow import check_header_work, target_in_force
+from provelio_verify.core.anchor.transaction import (
+    check_inclusion,
+    check_op_return,
+    parse_transaction,
+)
 from provelio_verify.errors import SourceUnproven
 from provelio_verify.inputs.checkpoints import mainnet_checkpoints
 from provelio_verify.outcome import CheckFailure

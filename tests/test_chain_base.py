@@ -15,7 +15,7 @@ from provelio_verify.bundle import Network
 from provelio_verify.chain import ChainSource, Question, ReplaySource, SourceInvalid
 from provelio_verify.chain.base import Reply
 from provelio_verify.chain.survey import SourceState, SourceView
-from provelio_verify.core.bitcoin import NETWORKS
+from provelio_verify.core.anchor.bitcoin import NETWORKS
 from provelio_verify.outcome import CheckFailure, CheckIndeterminate
 from provelio_verify.verifier.anchor_chain import combine, stands
 

@@ -9,8 +9,8 @@ import os
 import pytest
 
 from provelio_verify.bundle import PathStep
+from provelio_verify.core.anchor.merkle import check_path, replay_path
 from provelio_verify.core.digest import CHUNK_SIZE, check_sha256, hash_stream
-from provelio_verify.core.merkle import check_path, replay_path
 from provelio_verify.outcome import CheckFailure
 from provelio_verify.report import SubIndication
 

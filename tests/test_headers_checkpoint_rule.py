@@ -22,14 +22,14 @@ from hypothesis import strategies as st
 
 from provelio_verify.bundle import Network
 from provelio_verify.chain import HeadersFileSource
-from provelio_verify.core.bitcoin import (
+from provelio_verify.core.anchor.bitcoin import (
     MAX_FUTURE_BLOCK_TIME,
     NETWORKS,
     RETARGET_INTERVAL,
     dsha256,
 )
-from provelio_verify.core.checkpoints import Checkpoints
-from provelio_verify.core.headers import HeaderRunError, validate_run
+from provelio_verify.core.anchor.checkpoints import Checkpoints
+from provelio_verify.core.anchor.headers import HeaderRunError, validate_run
 from provelio_verify.errors import SourceError, SourceInvalid, SourceUnproven
 from provelio_verify.inputs.checkpoints import mainnet_checkpoints
 

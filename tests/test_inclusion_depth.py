@@ -25,8 +25,8 @@ from gen.chain import dsha, merkle_branch, merkle_root
 from gen.world import world
 from provelio_verify import Digest, Indication, Policy, SubIndication, verify
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource
-from provelio_verify.core.anchor import check_inclusion, check_tree_shape, tree_depth
-from provelio_verify.core.bitcoin import BlockHeader
+from provelio_verify.core.anchor.bitcoin import BlockHeader
+from provelio_verify.core.anchor.transaction import check_inclusion, check_tree_shape, tree_depth
 from provelio_verify.net import HttpClient, HttpPolicy
 from provelio_verify.outcome import CheckFailure
 

@@ -26,8 +26,8 @@ from provelio_verify import Digest, Indication, Policy, parse_bundle, verify
 from provelio_verify.bundle import BundleFormatError
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource
 from provelio_verify.chain.base import Question
-from provelio_verify.core.der import read_tlv
-from provelio_verify.core.token import parse_token
+from provelio_verify.core.timestamp.der import read_tlv
+from provelio_verify.core.timestamp.token import parse_token
 from provelio_verify.errors import SourceError
 from provelio_verify.inputs.trust import load_certificates
 from provelio_verify.net import HttpClient, HttpPolicy

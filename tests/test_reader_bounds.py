@@ -22,10 +22,10 @@ from conftest import SCENARIOS, loopback_server, run_cli
 from provelio_verify import Digest, Indication, SubIndication, parse_bundle, verify
 from provelio_verify._json_bounds import MAX_JSON_DEPTH
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource
-from provelio_verify.core import der
-from provelio_verify.core.certs import Cert
-from provelio_verify.core.der import OID, UNIVERSAL, Node, read_tlv
-from provelio_verify.core.token import parse_token
+from provelio_verify.core.timestamp import der
+from provelio_verify.core.timestamp.certs import Cert
+from provelio_verify.core.timestamp.der import OID, UNIVERSAL, Node, read_tlv
+from provelio_verify.core.timestamp.token import parse_token
 from provelio_verify.errors import SourceInvalid
 from provelio_verify.net import HttpClient, HttpPolicy
 from provelio_verify.outcome import CheckFailure

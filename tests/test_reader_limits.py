@@ -23,9 +23,9 @@ from conftest import loopback_server, run_cli
 from provelio_verify._json_bounds import MAX_JSON_DEPTH, JsonLimitError, loads_bounded
 from provelio_verify._json_reader import load_json
 from provelio_verify.bundle import BundleFormatError
-from provelio_verify.core import der
-from provelio_verify.core.certs import Cert
-from provelio_verify.core.token import parse_token
+from provelio_verify.core.timestamp import der
+from provelio_verify.core.timestamp.certs import Cert
+from provelio_verify.core.timestamp.token import parse_token
 from provelio_verify.outcome import CheckFailure
 
 REPO = Path(__file__).resolve().parents[1]

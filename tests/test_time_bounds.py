@@ -20,7 +20,7 @@ from tsa_helpers import GEN_TIME, NOW, cms_edit, scenario_token, tsa_tokens, tsa
 
 from provelio_verify import Indication, Policy, SubIndication
 from provelio_verify._time import EARLIEST, LATEST, rfc3339, shift
-from provelio_verify.core.tstinfo import GEN_TIME_HEADROOM, MAX_ACCURACY
+from provelio_verify.core.timestamp.tstinfo import GEN_TIME_HEADROOM, MAX_ACCURACY
 from provelio_verify.verifier.assemble import BLOCK_TIME_TOLERANCE, existence
 
 FAILED_FORMAT = (Indication.FAILED, SubIndication.FORMAT_FAILURE)

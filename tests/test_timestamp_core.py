@@ -12,10 +12,10 @@ from tsa_helpers import GEN_TIME, cms_edit, scenario_token, tsa_world
 
 from gen.pki import issue, name
 from provelio_verify import CheckFailure, SubIndication
-from provelio_verify.core.certs import Cert
-from provelio_verify.core.der import MAX_DEPTH, read_tlv
-from provelio_verify.core.pki import find_chain
-from provelio_verify.core.token import parse_token
+from provelio_verify.core.timestamp.certs import Cert
+from provelio_verify.core.timestamp.der import MAX_DEPTH, read_tlv
+from provelio_verify.core.timestamp.pki import find_chain
+from provelio_verify.core.timestamp.token import parse_token
 
 
 def test_der_layout_reads_definite_and_indefinite_lengths():

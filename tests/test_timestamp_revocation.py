@@ -28,8 +28,8 @@ from provelio_verify import (
     SubIndication,
     Verifier,
 )
-from provelio_verify.core import revocation as rev
-from provelio_verify.core.certs import Cert
+from provelio_verify.core.timestamp import revocation as rev
+from provelio_verify.core.timestamp.certs import Cert
 
 R = x509.ReasonFlags
 LATEST = GEN_TIME + timedelta(seconds=1)  # genTime + accuracy of the fixture tokens

@@ -25,8 +25,8 @@ from ._json_reader import (
     read_base64,
     read_hex,
 )
-from .core.bitcoin import Network
-from .core.merkle import PathStep
+from .core.anchor.bitcoin import Network
+from .core.anchor.merkle import PathStep
 from .errors import BundleFormatError
 
 __all__ = [

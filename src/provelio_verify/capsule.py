@@ -48,9 +48,9 @@ from .bundle import Bundle, Network
 from .chain.base import ChainSource
 from .chain.headers_file import HeadersFileSource
 from .chain.replay import MATERIAL_QUESTIONS, CapsuleChainSource, ReplaySource
-from .core.bitcoin import HEADER_SIZE, NETWORKS, RETARGET_INTERVAL, NetworkParams, dsha256
-from .core.checkpoints import Checkpoints
-from .core.headers import HeaderRunError, validate_run
+from .core.anchor.bitcoin import HEADER_SIZE, NETWORKS, RETARGET_INTERVAL, NetworkParams, dsha256
+from .core.anchor.checkpoints import Checkpoints
+from .core.anchor.headers import HeaderRunError, validate_run
 from .errors import CapsuleError, InputError, SourceError
 from .inputs.checkpoints import mainnet_checkpoints
 from .inputs.files import read_at_most

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .bundle import Anchor, Bundle, PathStep
-from .core.bitcoin import NetworkParams
-from .core.token import Token
+from .core.anchor.bitcoin import NetworkParams
+from .core.timestamp.token import Token
 from .outcome import CHECK_IDS
 
 #: The key under which a check's ``details`` carry its own commands (a list of strings).

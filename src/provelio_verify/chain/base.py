@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, TypeVar
 
-from ..core.anchor import MAX_BRANCH_LENGTH, parse_transaction
-from ..core.bitcoin import HEADER_SIZE, dsha256
-from ..core.merkleblock import MAX_BLOCK_TRANSACTIONS
+from ..core.anchor.bitcoin import HEADER_SIZE, dsha256
+from ..core.anchor.merkleblock import MAX_BLOCK_TRANSACTIONS
+from ..core.anchor.transaction import MAX_BRANCH_LENGTH, parse_transaction
 from ..errors import SourceError, SourceInvalid
 from ..outcome import CheckFailure
 

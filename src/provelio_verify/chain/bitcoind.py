@@ -17,8 +17,8 @@ import os
 from typing import Any
 
 from .._json_bounds import loads_bounded
-from ..core.bitcoin import dsha256
-from ..core.merkleblock import MerkleBlockError, parse_merkle_block
+from ..core.anchor.bitcoin import dsha256
+from ..core.anchor.merkleblock import MerkleBlockError, parse_merkle_block
 from ..errors import InputError, NetworkError, SourceInvalid, SourceUnavailable
 from ..inputs.files import read_at_most
 from ..net import HttpClient, redact, split_credentials

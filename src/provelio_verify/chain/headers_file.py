@@ -3,7 +3,7 @@
 Trust: none beyond the file's own proof-of-work and the shipped checkpoints. The file
 must begin with a network's genesis header or a checkpointed mainnet block (the last
 of a 2016-block period), and every header after it is validated as a node would
-(:func:`~provelio_verify.core.headers.validate_run`): linkage, proof-of-work, every
+(:func:`~provelio_verify.core.anchor.headers.validate_run`): linkage, proof-of-work, every
 retarget, median time, versions, checkpoints. It then answers for the chain it holds:
 best-chain membership and depth *within the file*. It cannot know of blocks mined
 after its last header, nor of a heavier chain elsewhere.
@@ -12,7 +12,7 @@ The checkpoint rule (issue 8): headers below a checkpoint can be invented cheapl
 (every period before height 32,256 has difficulty 1: a header costs 2^32 hashes), so
 on mainnet the file speaks for a height only up to the highest shipped checkpoint it
 holds, or up to its tip once it holds the last checkpoint
-(:meth:`~provelio_verify.core.headers.HeaderRun.proven_tip`). Its tip, for depth, is
+(:meth:`~provelio_verify.core.anchor.headers.HeaderRun.proven_tip`). Its tip, for depth, is
 that height too. A block the file holds above it is *unproven*: ``anchor.chain`` is
 INDETERMINATE and says which checkpoint the file must reach.
 """
@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-from ..core.bitcoin import (
+from ..core.anchor.bitcoin import (
     HEADER_SIZE,
     MAX_FUTURE_BLOCK_TIME,
     NETWORKS,
@@ -33,8 +33,8 @@ from ..core.bitcoin import (
     network_of_genesis,
     short,
 )
-from ..core.checkpoints import Checkpoints
-from ..core.headers import HeaderRun, HeaderRunError, validate_run
+from ..core.anchor.checkpoints import Checkpoints
+from ..core.anchor.headers import HeaderRun, HeaderRunError, validate_run
 from ..errors import InputError, SourceInvalid, SourceUnavailable, SourceUnproven
 from ..inputs.checkpoints import mainnet_checkpoints
 from ..inputs.files import read_at_most

@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.bitcoin import BlockHeader, NetworkParams, display
-from ..core.checkpoints import Checkpoints
-from ..core.pow import check_header_work
+from ..core.anchor.bitcoin import BlockHeader, NetworkParams, display
+from ..core.anchor.checkpoints import Checkpoints
+from ..core.anchor.pow import check_header_work
 from ..errors import SourceError, SourceInvalid, SourceUnavailable, SourceUnproven
 from ..outcome import CheckFailure
 from .base import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from ..core.checkpoints import Checkpoints
+from ..core.anchor.checkpoints import Checkpoints
 
 RESOURCE = "data/mainnet-checkpoints.json"
 

@@ -24,7 +24,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..bundle import Anchor, Block, Bundle, Network, Status
 from ..chain.base import ChainSource
 from ..chain.survey import SourceState, SourceView, survey
-from ..core.anchor import (
+from ..core.anchor.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
+from ..core.anchor.checkpoints import Checkpoints
+from ..core.anchor.merkle import check_path
+from ..core.anchor.pow import PowFacts, check_header_work
+from ..core.anchor.transaction import (
     ParsedTransaction,
     check_inclusion,
     check_op_return,
@@ -32,11 +36,7 @@ from ..core.anchor import (
     check_txid,
     tree_depth,
 )
-from ..core.anchor import parse_transaction as parse_tx
-from ..core.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
-from ..core.checkpoints import Checkpoints
-from ..core.merkle import check_path
-from ..core.pow import PowFacts, check_header_work
+from ..core.anchor.transaction import parse_transaction as parse_tx
 from ..errors import SourceError
 from ..howto import anchor_commands
 from ..inputs.checkpoints import mainnet_checkpoints

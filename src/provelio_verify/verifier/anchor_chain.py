@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..chain.survey import SourceState, SourceView
-from ..core.bitcoin import NetworkParams, short
+from ..core.anchor.bitcoin import NetworkParams, short
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
 

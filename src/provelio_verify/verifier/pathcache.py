@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..core.certs import Cert, load_all
-from ..core.path import VALID, Interval, PathOutcome, evaluate_path, valid_outcome
-from ..core.x509path import PathValidator
+from ..core.timestamp.certpath import VALID, Interval, PathOutcome, evaluate_path, valid_outcome
+from ..core.timestamp.certs import Cert, load_all
+from ..core.timestamp.x509path import PathValidator
 
 #: Entries kept; when full the tables are emptied and refill (a few MiB at most).
 DEFAULT_MAX_ENTRIES = 4096

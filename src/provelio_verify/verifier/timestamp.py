@@ -14,15 +14,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..bundle import Bundle, Timestamp
-from ..core import revocation as rev
-from ..core.algorithms import DIGEST_OIDS, SIGNATURE_OIDS
-from ..core.certs import Cert, load_all
-from ..core.cms import check_signature, find_signer
-from ..core.ess import check_signing_certificate
-from ..core.path import VALID, Interval, PathOutcome
-from ..core.pki import check_tsa_certificate
-from ..core.timestamp import IMPRINT_DIGESTS, check_gen_time, check_imprint
-from ..core.token import Token, parse_token
+from ..core.timestamp import revocation as rev
+from ..core.timestamp.algorithms import DIGEST_OIDS, SIGNATURE_OIDS
+from ..core.timestamp.certpath import VALID, Interval, PathOutcome
+from ..core.timestamp.certs import Cert, load_all
+from ..core.timestamp.cms import check_signature, find_signer
+from ..core.timestamp.ess import check_signing_certificate
+from ..core.timestamp.imprint import IMPRINT_DIGESTS, check_gen_time, check_imprint
+from ..core.timestamp.pki import check_tsa_certificate
+from ..core.timestamp.token import Token, parse_token
 from ..howto import recheck_commands
 from ..inputs.subject import Subject
 from ..net import HttpClient

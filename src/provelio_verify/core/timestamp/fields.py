@@ -11,7 +11,7 @@ from typing import Any
 
 from asn1crypto import core
 
-from ..outcome import CheckFailure, SubIndication
+from ...outcome import CheckFailure, SubIndication
 from .algorithms import DIGEST_OIDS, SIGNATURE_OIDS
 from .der import CONTEXT, OID, SEQUENCE, UNIVERSAL, Node
 

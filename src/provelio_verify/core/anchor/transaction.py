@@ -14,7 +14,7 @@ from typing import Any
 from bitcoin.core import CTransaction
 from bitcoin.core.serialize import DeserializationExtraDataError, SerializationError
 
-from ..outcome import CheckFailure, SubIndication
+from ...outcome import CheckFailure, SubIndication
 from .bitcoin import BlockHeader, dsha256
 
 #: A transaction whose serialization without witness is 64 bytes could pose as an

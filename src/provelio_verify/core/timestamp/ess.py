@@ -9,7 +9,7 @@ from typing import Any
 
 from asn1crypto import tsp
 
-from ..outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
+from ...outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
 from .algorithms import BROKEN_DIGESTS, DIGEST_OIDS, digest
 from .certs import Cert, general_name_matches, general_name_text
 from .cms import attribute_format, single_attribute

@@ -17,7 +17,7 @@ from typing import Any
 
 from asn1crypto import cms, tsp
 
-from ..outcome import CheckFailure
+from ...outcome import CheckFailure
 from .algorithms import DIGEST_OIDS
 from .certs import Cert, general_name_text
 from .der import CONTEXT, INTEGER, OCTET_STRING, OID, SEQUENCE, SET, UNIVERSAL, Node, read_tlv

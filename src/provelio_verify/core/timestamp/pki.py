@@ -18,7 +18,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ..outcome import CheckFailure, Passed, SubIndication
+from ...outcome import CheckFailure, Passed, SubIndication
 from .algorithms import SIGNATURE_OIDS, check_key, describe_key
 from .certs import Cert
 

@@ -61,7 +61,7 @@ class Accuracy:
 
 
 def read_tst_info(e_content: bytes) -> dict[str, Any]:
-    """The TSTInfo's fields, named as :class:`~provelio_verify.core.token.Token` has them.
+    """The TSTInfo's fields, named as :class:`~provelio_verify.core.timestamp.token.Token` has them.
 
     TSTInfo ::= SEQUENCE { version, policy, messageImprint, serialNumber, genTime,
     accuracy OPTIONAL, ordering DEFAULT FALSE, nonce OPTIONAL, tsa [0] OPTIONAL,

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
-from ..outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
+from ...outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
 from .algorithms import SIGNATURE_OIDS, verify_signature
 from .certs import Cert
 

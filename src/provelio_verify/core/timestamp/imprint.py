@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .._time import shift
-from ..outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
+from ..._time import shift
+from ...outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
 from .algorithms import BROKEN_DIGESTS, DIGEST_SIZES, pretty
 from .token import Token
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from ..outcome import SubIndication
+from ...outcome import SubIndication
 from .certs import Cert
 from .pki import find_chain, root_needed, validity_fault, weak_algorithm_fault
 from .x509path import PathRejected, PathValidator

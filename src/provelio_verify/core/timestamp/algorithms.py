@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from ..outcome import CheckFailure, SubIndication
+from ...outcome import CheckFailure, SubIndication
 
 #: Smallest RSA modulus accepted anywhere, the TSA's own key included (guide D8;
 #: NIST SP 800-131A disallows smaller keys for signatures since 2014).

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..outcome import CheckFailure, SubIndication
+from ...outcome import CheckFailure, SubIndication
 from .bitcoin import (
     RETARGET_INTERVAL,
     BlockHeader,

@@ -123,7 +123,7 @@ def validate_run(data: bytes, first_height: int, params: NetworkParams,
     question: a headers file must begin at a genesis or a checkpointed block.)
 
     With ``latest_time`` (the verifier's clock plus
-    :data:`~provelio_verify.core.bitcoin.MAX_FUTURE_BLOCK_TIME`), (7) no header's time
+    :data:`~provelio_verify.core.anchor.bitcoin.MAX_FUTURE_BLOCK_TIME`), (7) no header's time
     is later than it, as a node refuses headers from the future.
 
     Raises:

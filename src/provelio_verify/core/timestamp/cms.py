@@ -12,7 +12,7 @@ from typing import Any
 from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
 
-from ..outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
+from ...outcome import CheckFailure, CheckIndeterminate, Passed, SubIndication
 from .algorithms import (
     DIGEST_OIDS,
     ED25519,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..outcome import CheckFailure, SubIndication
+from ...outcome import CheckFailure, SubIndication
 
 
 @dataclass(frozen=True)
