@@ -40,6 +40,14 @@ def test_wrong_file_fails_and_verify_strict_raises():
     assert caught.value.report.check("file.sha256").indication is pv.Indication.FAILED
 
 
+def test_one_root_catches_a_verdict_that_is_not_passed():
+    """``except ProvelioError`` catches what verify_strict raises (layout guide D12)."""
+    with pytest.raises(pv.ProvelioError) as caught:
+        pv.verify_strict(WRONG / "document.txt", WRONG / "proof.json")
+    assert isinstance(caught.value, pv.VerificationError)
+    assert issubclass(pv.VerificationIndeterminate, pv.ProvelioError)
+
+
 def test_unreadable_subject_is_an_input_error(tmp_path):
     with pytest.raises(pv.InputError, match="cannot read"):
         pv.verify(tmp_path / "absent", OK / "proof.json")

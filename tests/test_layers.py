@@ -198,5 +198,4 @@ def test_every_error_a_caller_catches_lives_in_errors_under_one_root():
              and not any(issubclass(c, b) for b in vars(errors).values()
                          if inspect.isclass(b) and b is not c and b.__module__ == errors.__name__
                          and issubclass(b, Exception))}
-    # VerificationError joins ProvelioError in its own (behaviour-changing) commit.
-    assert {r.__name__ for r in roots} <= {"ProvelioError", "VerificationError"}
+    assert {r.__name__ for r in roots} == {"ProvelioError"}

@@ -17,14 +17,19 @@ address (``provelio_verify.bundle.BundleFormatError``, ``provelio_verify.net.Net
     │   ├── SourceUnavailable
     │   │   └── SourceUnproven
     │   └── SourceInvalid
-    └── WebhookError            a webhook delivery was refused (webhooks.py)
-        ├── WebhookSecretError      the receiver's secrets cannot be used
-        ├── WebhookSignatureError   missing, malformed or matching no secret
-        ├── WebhookPayloadError     signed, but not a valid delivery
-        └── WebhookTimeError        outside the replay / clock-skew window
-    VerificationError           verify_strict / Report.raise_for_indication: not PASSED
-    ├── VerificationFailed
-    └── VerificationIndeterminate
+    ├── WebhookError            a webhook delivery was refused (webhooks.py)
+    │   ├── WebhookSecretError      the receiver's secrets cannot be used
+    │   ├── WebhookSignatureError   missing, malformed or matching no secret
+    │   ├── WebhookPayloadError     signed, but not a valid delivery
+    │   └── WebhookTimeError        outside the replay / clock-skew window
+    └── VerificationError       verify_strict / Report.raise_for_indication: not PASSED
+        ├── VerificationFailed
+        └── VerificationIndeterminate
+
+``except ProvelioError`` therefore catches every error this package raises on purpose,
+including a verdict that is not PASSED; catch :class:`VerificationError` (before
+``ProvelioError``) to tell "the evidence does not hold" from "the verification could
+not be run".
 
 A check's own outcome (:class:`~provelio_verify.outcome.CheckFailure`,
 :class:`~provelio_verify.outcome.CheckIndeterminate`) is not an error a caller sees: the
@@ -161,7 +166,7 @@ class WebhookTimeError(WebhookError):
         self.tolerance = tolerance
 
 
-class VerificationError(Exception):
+class VerificationError(ProvelioError):
     """Raised by :meth:`Report.raise_for_indication` when the verdict is not PASSED."""
 
     def __init__(self, report: Report) -> None:
