@@ -118,11 +118,19 @@ def _file_step(report: Mapping[str, Any]) -> dict[str, Any] | None:
 def _proof_path(report: Mapping[str, Any]) -> str:
     bundle_info = report.get("bundle")
     path = bundle_info.get("path") if isinstance(bundle_info, Mapping) else None
-    return path if isinstance(path, str) and path else DEFAULT_PROOF_NAME
+    return proof_name(path if isinstance(path, str) else None)
 
 
-def _token_step(bundle: Bundle, proof: str) -> dict[str, Any]:
-    """(2) timestamp.token: the token as a DER file, and what it says, shown by OpenSSL."""
+def proof_name(source: str | None) -> str:
+    """The bundle's name in commands: its path as the user gave it, or
+    :data:`DEFAULT_PROOF_NAME` when it was not read from a path."""
+    return source if source else DEFAULT_PROOF_NAME
+
+
+def extract_commands(bundle: Bundle, proof: str) -> list[str]:
+    """The one producer of the files other commands use: the token into
+    :data:`TOKEN_FILE` and, when the bundle has extraCerts, those into
+    :data:`EXTRA_CERTS_FILE` (PEM)."""
     q = shlex.quote(proof)
     commands = [f"jq -r .timestamp.token {q} | base64 -d > {TOKEN_FILE}"]
     if bundle.timestamp.extra_certs:
@@ -131,6 +139,12 @@ def _token_step(bundle: Bundle, proof: str) -> dict[str, Any]:
             "printf -- '-----BEGIN CERTIFICATE-----\\n%s\\n-----END CERTIFICATE-----\\n' "
             f"\"$(printf %s \"$c\" | fold -w 64)\"; done > {EXTRA_CERTS_FILE}"
         )
+    return commands
+
+
+def _token_step(bundle: Bundle, proof: str) -> dict[str, Any]:
+    """(2) timestamp.token: the token as a DER file, and what it says, shown by OpenSSL."""
+    commands = extract_commands(bundle, proof)
     token_in = " -token_in" if _is_bare_token(bundle.timestamp.token) else ""
     commands.append(f"openssl ts -reply -in {TOKEN_FILE}{token_in} -text")
     digest = bundle.certificate.sha256_hash.hex()
@@ -178,12 +192,8 @@ def _list(value: Any) -> list[Any]:
 
 # --------------------------------------------------------------- anchor.* commands
 
-#: The bundle's name in the commands (the evidence report's own steps use it too).
-PROOF = "proof.json"
-
-
 def anchor_commands(anchor: Anchor, params: NetworkParams, min_conf: int,
-                    proof: str = PROOF) -> dict[str, list[str]]:
+                    proof: str = DEFAULT_PROOF_NAME) -> dict[str, list[str]]:
     """The commands per check id for ``anchor``'s transaction and block."""
     out: dict[str, list[str]] = {}
     tx = anchor.transaction
@@ -242,7 +252,7 @@ def anchor_commands(anchor: Anchor, params: NetworkParams, min_conf: int,
 # ------------------------------------------------------------ timestamp.* commands
 
 def recheck_commands(token: Token, bundle: Bundle, subject_path: str | None,
-                     digest_given: bool) -> list[str]:
+                     digest_given: bool, proof: str = DEFAULT_PROOF_NAME) -> list[str]:
     """Commands a person can run to re-check the token with OpenSSL at genTime, for the
     subject at ``subject_path`` (or the bundle's digest when ``digest_given``)."""
     token_in = " -token_in" if token.form == "TimeStampToken" else ""
@@ -250,12 +260,8 @@ def recheck_commands(token: Token, bundle: Bundle, subject_path: str | None,
         data = f"-digest {bundle.certificate.sha256_hash.hex()}"
     else:
         data = f"-data {shlex.quote(subject_path or 'FILE')}"
-    untrusted = ""
-    lines = ["jq -r .timestamp.token proof.json | base64 -d > token.der"]
-    if bundle.timestamp.extra_certs:
-        lines.append("jq -r '.timestamp.extraCerts[]' proof.json | while read -r c; do echo "
-                     "\"$c\" | base64 -d | openssl x509 -inform DER; done > extra.pem")
-        untrusted = " -untrusted extra.pem"
-    lines.append(f"openssl ts -verify -in token.der{token_in} {data} -CAfile ROOTS.pem"
+    lines = extract_commands(bundle, proof)
+    untrusted = f" -untrusted {EXTRA_CERTS_FILE}" if bundle.timestamp.extra_certs else ""
+    lines.append(f"openssl ts -verify -in {TOKEN_FILE}{token_in} {data} -CAfile ROOTS.pem"
                  f"{untrusted} -attime {int(token.gen_time.timestamp())}")
     return lines

@@ -38,7 +38,7 @@ from ..core.anchor.transaction import (
 )
 from ..core.anchor.transaction import parse_transaction as parse_tx
 from ..errors import SourceError
-from ..howto import anchor_commands
+from ..howto import DEFAULT_PROOF_NAME, anchor_commands
 from ..inputs.checkpoints import mainnet_checkpoints
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..policy import Policy
@@ -73,7 +73,7 @@ def _pending_reason(bundle: Bundle) -> str:
 
 def run(
     rec: Recorder, bundle: Bundle, policy: Policy, sources: Sequence[ChainSource],
-    now: datetime,
+    now: datetime, proof: str = DEFAULT_PROOF_NAME,
 ) -> AnchorFacts | None:
     required = anchor_required(bundle, policy)
     anchor = bundle.anchor
@@ -108,19 +108,20 @@ def run(
         for check_id in ("anchor.inclusion", "anchor.proof-of-work", "anchor.chain"):
             rec.skip(check_id, SubIndication.ANCHOR_PENDING, _pending_reason(bundle),
                      required=required)
-        _annotate(rec, anchor, steps.params, policy.min_confirmations)
+        _annotate(rec, anchor, steps.params, policy.min_confirmations, proof)
         return None
     header = rec.run("anchor.inclusion", steps.inclusion, required=required)
     pow_facts = rec.run("anchor.proof-of-work", steps.proof_of_work, required=required)
     rec.run("anchor.chain", lambda: steps.chain(pow_facts), required=required)
-    _annotate(rec, anchor, steps.params, policy.min_confirmations)
+    _annotate(rec, anchor, steps.params, policy.min_confirmations, proof)
     if header is None or pow_facts is None:
         return AnchorFacts(None)
     return AnchorFacts(datetime.fromtimestamp(header.time, UTC))
 
 
-def _annotate(rec: Recorder, anchor: Anchor, params: NetworkParams, min_conf: int) -> None:
-    for check_id, commands in anchor_commands(anchor, params, min_conf).items():
+def _annotate(rec: Recorder, anchor: Anchor, params: NetworkParams, min_conf: int,
+              proof: str) -> None:
+    for check_id, commands in anchor_commands(anchor, params, min_conf, proof).items():
         rec.annotate(check_id, commands)
 
 

@@ -23,7 +23,7 @@ from ..core.timestamp.ess import check_signing_certificate
 from ..core.timestamp.imprint import IMPRINT_DIGESTS, check_gen_time, check_imprint
 from ..core.timestamp.pki import check_tsa_certificate
 from ..core.timestamp.token import Token, parse_token
-from ..howto import recheck_commands
+from ..howto import DEFAULT_PROOF_NAME, recheck_commands
 from ..inputs.subject import Subject
 from ..net import HttpClient
 from ..net.revocation import fetch_revocation
@@ -101,8 +101,10 @@ def run(
     now: datetime,
     prepared: PreparedToken,
     env: TimestampEnv,
+    proof: str = DEFAULT_PROOF_NAME,
 ) -> TimestampFacts | None:
-    """Record the seven ``timestamp.*`` checks."""
+    """Record the seven ``timestamp.*`` checks; ``proof`` names the bundle in the
+    by-hand commands."""
 
     def check(check_id: str, fn: Callable[[], Passed]) -> Any:
         return rec.run(check_id, fn, required=required(check_id, policy))
@@ -131,7 +133,7 @@ def run(
         token, lookup(), allow_legacy_sha1=policy.allow_legacy_sha1))
     # A token that failed its own check (genTime in the future) bounds nothing.
     not_after = token.latest if rec.passed("timestamp.token") else None
-    facts = TimestampFacts(token.gen_time, not_after, _summary(token, bundle, subject))
+    facts = TimestampFacts(token.gen_time, not_after, _summary(token, bundle, subject, proof))
     if not lookup.done:
         skip_rest("timestamp.signature", "the signer certificate was not found")
         return facts
@@ -150,7 +152,7 @@ def run(
     check("timestamp.tsa-certificate",
           lambda: signer.remember("tsa-certificate", lambda: check_tsa_certificate(signer)))
     # (7) D1, D2, D6, D8: the path to a configured root.
-    check("timestamp.chain", lambda: _chain(path(), token, bundle, subject))
+    check("timestamp.chain", lambda: _chain(path(), token, bundle, subject, proof))
     # (8) D7, RFC 3161 §4: revocation of the TSA certificate.
     check("timestamp.revocation", lambda: _revocation(token, signer, path(), policy, env))
     facts.summary["signer"] = {"subject": signer.subject, "sha256": signer.fingerprint}
@@ -203,9 +205,10 @@ def _token(prepared: PreparedToken, now: datetime) -> Passed:
                   warnings=token.warnings)
 
 
-def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject) -> Passed:
+def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject,
+           proof: str) -> Passed:
     details = {**outcome.details, "howToCheck": [
-        *recheck_commands(token, bundle, subject.path, subject.digest_given),
+        *recheck_commands(token, bundle, subject.path, subject.digest_given, proof),
         "# ROOTS.pem: the root certificates you trust for TSA paths (--tsa-roots); "
         "'Verification: OK' re-checks imprint, signature and path at genTime"]}
     if outcome.status == VALID:
@@ -262,7 +265,7 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     return rev.judge(evidence, token.latest, signer, settle)
 
 
-def _summary(token: Token, bundle: Bundle, subject: Subject) -> dict[str, Any]:
+def _summary(token: Token, bundle: Bundle, subject: Subject, proof: str) -> dict[str, Any]:
     facts = token.facts()
     digest_oid = token.digest_algorithm.oid
     sig_oid = token.signature_algorithm.oid
@@ -274,5 +277,5 @@ def _summary(token: Token, bundle: Bundle, subject: Subject) -> dict[str, Any]:
             "digest": DIGEST_OIDS.get(digest_oid, digest_oid),
             "signature": SIGNATURE_OIDS[sig_oid].name if sig_oid in SIGNATURE_OIDS else sig_oid,
         },
-        "recheck": recheck_commands(token, bundle, subject.path, subject.digest_given),
+        "recheck": recheck_commands(token, bundle, subject.path, subject.digest_given, proof),
     }

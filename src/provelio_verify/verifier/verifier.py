@@ -12,6 +12,7 @@ from ..bundle import MAX_BUNDLE_BYTES, Bundle, parse_bundle
 from ..chain.base import ChainSource
 from ..core.digest import check_sha256
 from ..errors import BundleFormatError
+from ..howto import proof_name
 from ..inputs.files import read_at_most
 from ..inputs.subject import Missing, Subject, SubjectInput, open_subject
 from ..inputs.trust import load_system_roots
@@ -201,9 +202,10 @@ class Verifier:
                 size=subj.size, claimed_size=claimed_size,
             ), required=True)
 
+        proof = proof_name(source)
         ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now, token,
-                                        self._timestamp_env)
-        anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now)
+                                        self._timestamp_env, proof)
+        anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now, proof)
         report = self._report(rec, parsed, subj, now, ts_facts, anchor_facts, source)
         return Verification(report, subj, parsed, data)
 
