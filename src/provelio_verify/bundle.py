@@ -93,10 +93,6 @@ class Block:
     tx_index: int | None = None
     merkle_branch: tuple[bytes, ...] | None = None  # display byte order
 
-    @property
-    def has_inclusion_proof(self) -> bool:
-        return self.header is not None
-
 
 @dataclass(frozen=True)
 class Anchor:
@@ -168,7 +164,7 @@ def _read_bundle(document: Any, warnings: list[str]) -> Bundle:
     ts_obj = top.obj("timestamp", _TS_KEYS, warnings, required=True)
     anchor_obj = top.obj("anchor", _ANCHOR_KEYS, warnings, required=False, nullable=True)
     assert cert_obj is not None and ts_obj is not None
-    certificate = _read_certificate(cert_obj, warnings)
+    certificate = _read_certificate(cert_obj)
     timestamp = _read_timestamp(ts_obj)
     anchor = _read_anchor(anchor_obj, warnings) if anchor_obj else None
     if certificate.status is Status.CONFIRMED:
@@ -181,7 +177,7 @@ def _read_bundle(document: Any, warnings: list[str]) -> Bundle:
     return Bundle(certificate=certificate, timestamp=timestamp, anchor=anchor)
 
 
-def _read_certificate(obj: Obj, warnings: list[str]) -> Certificate:
+def _read_certificate(obj: Obj) -> Certificate:
     digest = obj.hex("sha256Hash", length=32, required=True)
     status = obj.choice("status", Status)
     test_mode = obj.boolean("testMode", required=True)

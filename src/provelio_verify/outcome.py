@@ -30,7 +30,12 @@ class Indication(enum.StrEnum):
 
 
 class SubIndication(enum.StrEnum):
-    """Why a check did not pass. ETSI EN 319 102-1 names first, then this tool's own."""
+    """Why a check did not pass. ETSI EN 319 102-1 names first, then this tool's own.
+
+    ``CERTIFICATE_CHAIN_GENERAL_FAILURE`` and ``POLICY_PROCESSING_ERROR`` are reserved:
+    ETSI names that no check raises today (kept so the vocabulary is ETSI's whole list
+    of the ones that apply to a timestamp).
+    """
 
     # ETSI EN 319 102-1
     FORMAT_FAILURE = "FORMAT_FAILURE"

@@ -16,7 +16,6 @@ from ..errors import NetworkError
 from .http import (
     DEFAULT_MAX_BYTES,
     VERIFICATION_NETWORK_BUDGET,
-    Exchange,
     HttpClient,
     HttpPolicy,
     Response,
@@ -25,6 +24,6 @@ from .http import (
     split_credentials,
 )
 
-__all__ = ["DEFAULT_MAX_BYTES", "VERIFICATION_NETWORK_BUDGET", "Exchange", "HttpClient",
+__all__ = ["DEFAULT_MAX_BYTES", "VERIFICATION_NETWORK_BUDGET", "HttpClient",
            "HttpPolicy", "NetworkError", "Response", "network_budget", "redact",
            "split_credentials"]

@@ -112,18 +112,6 @@ class Response:
             raise NetworkError(f"{self.url}: answer is not UTF-8 text") from exc
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request as it happened, for the report: never holds credentials."""
-
-    method: str
-    url: str
-    status: int | None
-    attempts: int
-    seconds: float
-    error: str | None = None
-
-
 def redact(url: str) -> str:
     """``url`` with any user name and password removed (``http://***@host/``)."""
     try:
@@ -180,15 +168,12 @@ class HttpClient:
         self._sleep = sleep
         self._clock = clock
         self._local = threading.local()
-        self._log_lock = threading.Lock()
-        self.log: list[Exchange] = []
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"policy": self.policy, "log": list(self.log)}
+        return {"policy": self.policy}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["policy"])  # type: ignore[misc]
-        self.log = state["log"]
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -264,7 +249,6 @@ class HttpClient:
                 response = self._once(method, url, body, auth, headers, limit, allow_redirects,
                                       max(remaining, 0.001))
             except _NotRetryable as exc:
-                self._record(method, shown, None, attempts, started, str(exc))
                 raise NetworkError(str(exc)) from None
             except NetworkError as exc:
                 last_error = str(exc)
@@ -272,7 +256,6 @@ class HttpClient:
             else:
                 status = response.status
                 if status not in _RETRY_STATUSES or status in no_retry:
-                    self._record(method, shown, status, attempts, started, None)
                     return Response(response.status, response.body, response.headers,
                                     response.url, attempts, tuple(retries))
                 last_error = f"HTTP {status}"
@@ -285,7 +268,6 @@ class HttpClient:
             if (wait is None or attempts > self.policy.retries
                     or spent + wait > self.policy.deadline
                     or (budget is not None and wait >= budget)):
-                self._record(method, shown, status, attempts, started, last_error)
                 raise NetworkError(
                     f"{method} {shown} failed after {attempts} attempt(s) in {spent:.1f} s: "
                     f"{last_error}")
@@ -388,12 +370,6 @@ class HttpClient:
                 when = when.replace(tzinfo=UTC)
             seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
         return (seconds if seconds <= self.policy.max_retry_after else None), True
-
-    def _record(self, method: str, url: str, status: int | None, attempts: int,
-                started: float, error: str | None) -> None:
-        with self._log_lock:
-            self.log.append(Exchange(method, url, status, attempts,
-                                     round(self._clock() - started, 3), error))
 
 
 def _reason(exc: Exception) -> str:

@@ -73,7 +73,7 @@ def _pending_reason(bundle: Bundle) -> str:
 
 def run(
     rec: Recorder, bundle: Bundle, policy: Policy, sources: Sequence[ChainSource],
-    now: datetime, proof: str = DEFAULT_PROOF_NAME,
+    proof: str = DEFAULT_PROOF_NAME,
 ) -> AnchorFacts | None:
     required = anchor_required(bundle, policy)
     anchor = bundle.anchor

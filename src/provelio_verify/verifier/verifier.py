@@ -205,7 +205,7 @@ class Verifier:
         proof = proof_name(source)
         ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now, token,
                                         self._timestamp_env, proof)
-        anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, now, proof)
+        anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, proof)
         report = self._report(rec, parsed, subj, now, ts_facts, anchor_facts, source)
         return Verification(report, subj, parsed, data)
 
