@@ -225,3 +225,20 @@ def test_fetched_revocation_is_kept_and_judged_again_offline(tmp_path, responder
     assert again.check("timestamp.revocation").indication is Indication.PASSED
     assert handler.seen == [("GET", "/tsa.crl")]  # nothing fetched the second time
     assert again.indication is verification.report.indication
+
+
+def test_a_verification_carries_only_what_it_fetched(tmp_path, responder):  # noqa: F811
+    """Layout follow-up D9: a reused Verifier's second verification (here one that
+    fetches nothing: the token's certificate names no CRL) does not carry, or put in
+    its capsule, what the first one fetched."""
+    base, handler = responder
+    _, token = _tsa_pointing_to(base, crl_path="/tsa.crl", ocsp_path=None)
+    handler.crl = crl(tsa_world().root, [], this_update=REVOCATION_TIME)
+    verifier = _fetching(fetch_revocation=True)
+    first = verifier.verify_detailed(io.BytesIO(world().document), bundle(token))
+    assert [kind for kind, _ in first.fetched_revocation] == ["crl"]
+    _, other = _tsa_pointing_to(base, crl_path=None, ocsp_path=None)
+    second = verifier.verify_detailed(io.BytesIO(world().document), bundle(other))
+    assert second.fetched_revocation == ()
+    save_capsule(tmp_path / "capsule", second, verifier)
+    assert load_capsule(tmp_path / "capsule").crls == ()

@@ -187,7 +187,7 @@ def _capsule_files(verification: Verification, verifier: Verifier,
     # Revocation data given by the user and fetched by this verification alike: a
     # re-verification judges the same bytes, with fetching off.
     revocation = [("crl", d) for d in policy.crls] + [("ocsp", d) for d in policy.ocsp_responses]
-    revocation += [item for item in verifier.fetched_revocation if item not in revocation]
+    revocation += [item for item in verification.fetched_revocation if item not in revocation]
     crls: list[str] = []
     ocsp: list[str] = []
     for kind, der in revocation:

@@ -74,9 +74,6 @@ class TimestampEnv:
     roots: tuple[bytes, ...]
     path_cache: PathCache
     http: HttpClient | None = None
-    #: Revocation data fetched over the network, kept so an evidence capsule can hold
-    #: it and a re-verification judges the same bytes offline.
-    fetched: list[rev.RevocationSource] = field(default_factory=list)
 
 
 def prepare(timestamp: Timestamp,
@@ -102,9 +99,11 @@ def run(
     prepared: PreparedToken,
     env: TimestampEnv,
     proof: str = DEFAULT_PROOF_NAME,
+    fetched: list[rev.RevocationSource] | None = None,
 ) -> TimestampFacts | None:
     """Record the seven ``timestamp.*`` checks; ``proof`` names the bundle in the
-    by-hand commands."""
+    by-hand commands, and revocation data fetched over the network is appended to
+    ``fetched`` (this verification's, for an evidence capsule)."""
 
     def check(check_id: str, fn: Callable[[], Passed]) -> Any:
         return rec.run(check_id, fn, required=required(check_id, policy))
@@ -154,7 +153,8 @@ def run(
     # (7) D1, D2, D6, D8: the path to a configured root.
     check("timestamp.chain", lambda: _chain(path(), token, bundle, subject, proof))
     # (8) D7, RFC 3161 §4: revocation of the TSA certificate.
-    check("timestamp.revocation", lambda: _revocation(token, signer, path(), policy, env))
+    check("timestamp.revocation",
+          lambda: _revocation(token, signer, path(), policy, env, fetched))
     facts.summary["signer"] = {"subject": signer.subject, "sha256": signer.fingerprint}
     if path.done:
         outcome = path()
@@ -220,7 +220,7 @@ def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject,
 
 
 def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy,
-                env: TimestampEnv) -> Passed:
+                env: TimestampEnv, fetched_into: list[rev.RevocationSource] | None) -> Passed:
     issuer = outcome.chain[1] if len(outcome.chain) > 1 else None
     if issuer is None and signer.self_issued and signer.issued_by(signer):
         issuer = signer
@@ -258,7 +258,8 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
         answers, notes = fetch_revocation(crl_urls, ocsp_urls,
                                           lambda: rev.ocsp_request(signer, issuer), env.http)
         fetched = [rev.RevocationSource(kind, url, der) for kind, url, der in answers]
-        env.fetched.extend(fetched)
+        if fetched_into is not None:
+            fetched_into.extend(fetched)
         evidence += [rev.evaluate(s, signer, issuer, token.gen_time) for s in fetched]
         evidence += [rev.Evidence(rev.RevocationSource("fetch", "network", b""), rev.UNUSABLE, n)
                      for n in notes]

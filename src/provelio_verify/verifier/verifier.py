@@ -11,6 +11,7 @@ from typing import Any
 from ..bundle import MAX_BUNDLE_BYTES, Bundle, parse_bundle
 from ..chain.base import ChainSource
 from ..core.digest import check_sha256
+from ..core.timestamp.revocation import RevocationSource
 from ..errors import BundleFormatError
 from ..howto import proof_name
 from ..inputs.files import read_at_most
@@ -46,6 +47,9 @@ class Verification:
     subject: Subject | None
     bundle: Bundle | None
     bundle_bytes: bytes | None
+    #: ``(kind, der)`` of each CRL ("crl") and OCSP response ("ocsp") this verification
+    #: fetched over the network (``--fetch-revocation``): its own, not the Verifier's.
+    fetched_revocation: tuple[tuple[str, bytes], ...] = ()
 
 
 def load_bundle(
@@ -115,12 +119,6 @@ class Verifier:
         self._timestamp_env = _timestamp_steps.TimestampEnv(
             roots=tuple(dict.fromkeys((*self.policy.tsa_roots, *system))),
             path_cache=self.path_cache, http=http)
-
-    @property
-    def fetched_revocation(self) -> tuple[tuple[str, bytes], ...]:
-        """``(kind, der)`` of every CRL ("crl") and OCSP response ("ocsp") fetched so
-        far under ``fetch_revocation``."""
-        return tuple((s.kind, s.der) for s in self._timestamp_env.fetched)
 
     def verify(
         self,
@@ -203,11 +201,13 @@ class Verifier:
             ), required=True)
 
         proof = proof_name(source)
+        fetched: list[RevocationSource] = []
         ts_facts = _timestamp_steps.run(rec, parsed, subj, self.policy, now, token,
-                                        self._timestamp_env, proof)
+                                        self._timestamp_env, proof, fetched)
         anchor_facts = _anchor_steps.run(rec, parsed, self.policy, self.sources, proof)
         report = self._report(rec, parsed, subj, now, ts_facts, anchor_facts, source)
-        return Verification(report, subj, parsed, data)
+        return Verification(report, subj, parsed, data,
+                            tuple((s.kind, s.der) for s in fetched))
 
     def verify_without_proof(self, subject: SubjectInput | None, reason: str) -> Report:
         """The report for a file whose proof bundle is missing or unreadable: the file
