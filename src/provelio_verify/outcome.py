@@ -10,7 +10,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
+
+T = TypeVar("T")
 
 
 class Indication(enum.StrEnum):
@@ -121,11 +123,12 @@ class CheckIndeterminate(_CheckOutcome):
 
 
 @dataclass(frozen=True)
-class Passed:
-    """A check that passed: what to tell the reader, and a value for later steps."""
+class Passed(Generic[T]):
+    """A check that passed: what to tell the reader, and a value for later steps
+    (``Passed[BlockHeader]``; ``Passed[None]`` for a check that hands nothing on)."""
 
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
     #: Handed to the steps that build on this check; never part of the report.
-    value: Any = None
+    value: T | None = None
     warnings: tuple[str, ...] = ()

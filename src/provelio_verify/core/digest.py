@@ -68,7 +68,7 @@ def hash_stream(
 
 def check_sha256(
     computed: bytes, claimed: bytes, *, size: int | None, claimed_size: int | None
-) -> Passed:
+) -> Passed[None]:
     """(1) Contract section 4, ``file.sha256``: the subject's SHA-256 equals
     ``sha256Hash``; when a file was read, its size equals ``fileSize``.
 

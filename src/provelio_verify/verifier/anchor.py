@@ -85,7 +85,7 @@ def run(
     root, path = anchor.merkle_root, anchor.path
     leaf = bundle.certificate.sha256_hash
 
-    def merkle() -> Passed:
+    def merkle() -> Passed[None]:
         replay = check_path(leaf, path, root)
         return Passed(
             f"path of {len(path)} steps leads from sha256Hash to merkleRoot {root.hex()}",
@@ -228,7 +228,7 @@ class _Steps:
                                  + "; ".join(got) + f"); try again later, or {by_hand}",
                                  _sources_details(self._tx_asked))
 
-    def transaction(self) -> Passed:
+    def transaction(self) -> Passed[ParsedTransaction]:
         assert self.anchor.transaction is not None
         parsed = self._transaction()
         facts = check_txid(parsed, self.anchor.transaction.txid)
@@ -239,7 +239,7 @@ class _Steps:
                       f"({len(parsed.stripped)} bytes without witness{witness})",
                       {**facts, **_sources_details(self._tx_asked)}, value=parsed)
 
-    def op_return(self) -> Passed:
+    def op_return(self) -> Passed[None]:
         assert self.anchor.transaction is not None and self.anchor.merkle_root is not None
         try:
             parsed = self._transaction()
@@ -288,7 +288,7 @@ class _Steps:
                                   + f"); try again later, or {by_hand}",
                                   _sources_details(self._group_asked))
 
-    def inclusion(self) -> Passed:
+    def inclusion(self) -> Passed[BlockHeader]:
         assert self.anchor.transaction is not None
         txid = self.anchor.transaction.txid
         header = self._block_header()
@@ -331,7 +331,7 @@ class _Steps:
         return counts, notes
 
     def _shaped(self, facts: dict[str, Any], header: BlockHeader,
-                supplier: ChainSource | None) -> Passed:
+                supplier: ChainSource | None) -> Passed[BlockHeader]:
         """(5) The branch folds; now its length against the tree's depth, where a
         source gives the block's transaction count (CVE-2017-12842).
 
@@ -409,7 +409,7 @@ class _Steps:
                                  self.block.height, self.min_conf, self.checkpoints)
         return self._views
 
-    def proof_of_work(self) -> Passed:
+    def proof_of_work(self) -> Passed[PowFacts]:
         try:
             header = self._block_header()
         except CheckIndeterminate as exc:
@@ -437,7 +437,7 @@ class _Steps:
                                  f"{header.bits:08x}"),
             facts.details())
 
-    def chain(self, pow_facts: PowFacts | None) -> Passed:
+    def chain(self, pow_facts: PowFacts | None) -> Passed[int]:
         height = self.block.height
         views = self.survey()
         if views is not None:

@@ -41,7 +41,7 @@ def _names(views: Sequence[SourceView]) -> str:
 
 
 def combine(views: Sequence[SourceView], params: NetworkParams, block_hash: str, height: int,
-            min_conf: int) -> Passed:
+            min_conf: int) -> Passed[int]:
     """``anchor.chain`` from the sources' views.
 
     Raises:

@@ -7,7 +7,7 @@ from ..outcome import CheckFailure, Passed, SubIndication
 from ..policy import Policy
 
 
-def check_mode(bundle: Bundle, policy: Policy) -> Passed:
+def check_mode(bundle: Bundle, policy: Policy) -> Passed[None]:
     """(1) Contract section 4: a test-mode certificate is FAILED unless allowed; a
     testMode that contradicts anchor.network is FAILED."""
     cert = bundle.certificate

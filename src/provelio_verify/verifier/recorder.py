@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ..outcome import CHECK_IDS, CheckFailure, CheckIndeterminate, Indication, Passed, SubIndication
 from ..report import CheckResult
+
+T = TypeVar("T")
 
 
 class Recorder:
@@ -31,7 +33,8 @@ class Recorder:
         self.results: dict[str, CheckResult] = {}
         self.warnings: list[str] = []
 
-    def run(self, check_id: str, check: Callable[[], Passed], *, required: bool) -> Any:
+    def run(self, check_id: str, check: Callable[[], Passed[T]], *,
+            required: bool) -> T | None:
         """Run ``check`` and record its result; return its value when it passed, else None."""
         try:
             outcome = check()

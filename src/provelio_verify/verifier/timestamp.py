@@ -105,7 +105,7 @@ def run(
     by-hand commands, and revocation data fetched over the network is appended to
     ``fetched`` (this verification's, for an evidence capsule)."""
 
-    def check(check_id: str, fn: Callable[[], Passed]) -> Any:
+    def check(check_id: str, fn: Callable[[], Passed[Any]]) -> Any:
         return rec.run(check_id, fn, required=required(check_id, policy))
 
     def skip_rest(after: str, reason: str) -> None:
@@ -192,7 +192,7 @@ class _Once(Generic[T]):
         return self._value
 
 
-def _token(prepared: PreparedToken, now: datetime) -> Passed:
+def _token(prepared: PreparedToken, now: datetime) -> Passed[None]:
     if prepared.token is None:
         assert prepared.failure is not None
         raise prepared.failure
@@ -206,7 +206,7 @@ def _token(prepared: PreparedToken, now: datetime) -> Passed:
 
 
 def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject,
-           proof: str) -> Passed:
+           proof: str) -> Passed[None]:
     details = {**outcome.details, "howToCheck": [
         *recheck_commands(token, bundle, subject.path, subject.digest_given, proof),
         "# ROOTS.pem: the root certificates you trust for TSA paths (--tsa-roots); "
@@ -220,7 +220,7 @@ def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject,
 
 
 def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy,
-                env: TimestampEnv, fetched_into: list[rev.RevocationSource] | None) -> Passed:
+                env: TimestampEnv, fetched_into: list[rev.RevocationSource] | None) -> Passed[None]:
     issuer = outcome.chain[1] if len(outcome.chain) > 1 else None
     if issuer is None and signer.self_issued and signer.issued_by(signer):
         issuer = signer

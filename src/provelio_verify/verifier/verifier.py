@@ -296,7 +296,7 @@ class Verifier:
         return with_evidence(report, bundle, self.policy)
 
 
-def _raise(exc: Exception) -> Passed:
+def _raise(exc: Exception) -> Passed[None]:
     raise exc
 
 

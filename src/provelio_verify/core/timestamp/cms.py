@@ -297,7 +297,7 @@ def _der_sorted(token: Token) -> bool:
     return padded == sorted(padded)
 
 
-def check_signature(token: Token, signer: Cert, *, allow_legacy_sha1: bool) -> Passed:
+def check_signature(token: Token, signer: Cert, *, allow_legacy_sha1: bool) -> Passed[None]:
     """The CMS signature of the token holds (RFC 5652 §5.3–5.6, RFC 3161 §2.4.2).
 
     Raises:

@@ -125,7 +125,7 @@ def check_signing_certificate(
     signer: Cert,
     path: Sequence[Cert] | None,
     found_chain: Sequence[Cert],
-) -> Passed:
+) -> Passed[None]:
     """The signed ESS attribute names the signer certificate, its further certIDs name
     certificates on the path, and the ``tsa`` name names the signer.
 

@@ -42,7 +42,7 @@ def check_gen_time(token: Token, now: datetime) -> None:
 
 
 def check_imprint(token: Token, claimed: bytes, subject: dict[str, bytes],
-                  digest_given: bool) -> Passed:
+                  digest_given: bool) -> Passed[None]:
     """(1) C2, RFC 3161 §2.4.2: an accepted hash algorithm, parameters absent or NULL,
     the right length, and the value of the subject's digest: ``sha256Hash`` for a
     SHA-256 imprint, the file's SHA-384/512 (computed here) for those.

@@ -26,7 +26,7 @@ from .certs import Cert
 MAX_CHAIN_LENGTH = 8
 
 
-def check_tsa_certificate(cert: Cert) -> Passed:
+def check_tsa_certificate(cert: Cert) -> Passed[None]:
     """The TSA certificate fits RFC 3161 §2.3 and the key policy.
 
     Raises:

@@ -200,7 +200,7 @@ def _responder_key(response: ocsp.OCSPResponse, issuer: Cert) -> Any:
 
 
 def judge(evidence: Sequence[Evidence], latest: datetime, leaf: Cert,
-          settle: str) -> Passed:
+          settle: str) -> Passed[None]:
     """(D7) Combine what the sources say; ``latest`` is genTime plus accuracy and
     ``settle`` tells a person where to get revocation data.
 
