@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from bitcoin.core import CBlock, b2lx
-from chainservers import BitcoinRpcServer, ChainData, EsploraServer
 from test_chain_sources import main_chain
 
-from conftest import SCENARIOS, manifest, run_cli
 from gen.chain import merkle_branch
 from gen.world import world
+from helpers.chainservers import BitcoinRpcServer, ChainData, EsploraServer
+from helpers.common import SCENARIOS, manifest, run_cli
 from provelio_verify import Digest, Indication, Policy, SubIndication, verify
 from provelio_verify.bundle import Network
 from provelio_verify.chain import EsploraSource

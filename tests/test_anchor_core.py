@@ -14,12 +14,12 @@ from bitcoin.core import (
     CScript,
     CTransaction,
 )
-from chainservers import merkle_block
-from headerchain import EASY_BITS, HARDER_BITS, build, easy
 
 from gen.chain import merkle_branch, merkle_root
 from gen.chain_scenarios import segwit_anchor_tx
 from gen.world import world
+from helpers.chainservers import merkle_block
+from helpers.headerchain import EASY_BITS, HARDER_BITS, build, easy
 from provelio_verify.bundle import Network
 from provelio_verify.core.anchor.bitcoin import (
     NETWORKS,

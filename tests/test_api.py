@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 import provelio_verify as pv
-from conftest import SCENARIOS
+from helpers.common import SCENARIOS
 
 OK = SCENARIOS / "ok-created"
 WRONG = SCENARIOS / "wrong-file"

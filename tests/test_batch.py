@@ -15,16 +15,16 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from batch_archive import (
+
+import provelio_verify as pv
+from helpers.batch_archive import (
     ARCHIVE_HEADERS,
     ARCHIVE_ROOTS,
     build_archive,
     write_manifest_csv,
     write_manifest_jsonl,
 )
-
-import provelio_verify as pv
-from conftest import SCENARIOS, run_cli, run_on_terminal
+from helpers.common import SCENARIOS, run_cli, run_on_terminal
 from provelio_verify.batch import BatchItem, discover, run_batch, verify_item
 from provelio_verify.chain import HeadersFileSource
 
@@ -305,9 +305,8 @@ def test_batch_writes_one_html_report_for_all_items(tmp_path, archive):
 
 
 def test_a_remote_source_is_asked_about_each_block_once_across_workers(tmp_path):
-    from chainservers import ChainData, EsploraServer
-
     from gen.world import world
+    from helpers.chainservers import ChainData, EsploraServer
 
     src = tmp_path / "same-block"
     src.mkdir()

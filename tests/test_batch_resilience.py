@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 import provelio_verify as pv
-from conftest import SCENARIOS, run_cli
+from helpers.common import SCENARIOS, run_cli
 from provelio_verify.batch import discover, run_batch
 from provelio_verify.bundle import MAX_BUNDLE_BYTES
 

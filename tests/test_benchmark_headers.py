@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers.common import REPO
 
 
 def test_header_validation_keeps_a_quarter_of_the_hashing_floor():

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from bitcoin.core import CBlock
 
-from conftest import REPO
 from gen.chain import merkle_branch, merkle_root
+from helpers.common import REPO
 from provelio_verify.bundle import Network
 from provelio_verify.chain import HeadersFileSource, SourceInvalid
 from provelio_verify.core.anchor.bitcoin import NETWORKS, BlockHeader, dsha256

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCENARIOS, run_cli
+from helpers.common import SCENARIOS, run_cli
 from provelio_verify import Digest, Indication, SubIndication, parse_bundle, verify
 from provelio_verify.bundle import (
     MAX_BRANCH_ENTRIES,

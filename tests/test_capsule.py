@@ -9,18 +9,18 @@ import shutil
 from pathlib import Path
 
 import pytest
-from chainservers import BitcoinRpcServer, ChainData, EsploraServer
 from test_timestamp_revocation import (
     _fetching,
     _tsa_pointing_to,
     responder,  # noqa: F401 - a fixture
 )
-from tsa_helpers import bundle, tsa_world
 
-from conftest import SCENARIOS, run_cli
 from gen.revocation import crl
 from gen.tsa_world import REVOCATION_TIME
 from gen.world import world
+from helpers.chainservers import BitcoinRpcServer, ChainData, EsploraServer
+from helpers.common import SCENARIOS, run_cli
+from helpers.tsa_helpers import bundle, tsa_world
 from provelio_verify import Indication, Policy
 from provelio_verify.capsule import CapsuleError, load_capsule, reverify, save_capsule
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
-from tsa_helpers import tsa_world
 
-from conftest import SCENARIOS
+from helpers.common import SCENARIOS
+from helpers.tsa_helpers import tsa_world
 from provelio_verify import Indication, Policy, Verifier
 from provelio_verify.capsule import load_capsule, reverify, save_capsule
 from provelio_verify.chain import HeadersFileSource

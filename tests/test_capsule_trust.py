@@ -15,14 +15,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from chainservers import ChainData, EsploraServer
 from test_timestamp_revocation import _tsa_pointing_to
-from tsa_helpers import bundle, tsa_world
 
-from conftest import SCENARIOS, run_cli
 from gen.revocation import crl
 from gen.tsa_world import REVOCATION_TIME
 from gen.world import world
+from helpers.chainservers import ChainData, EsploraServer
+from helpers.common import SCENARIOS, run_cli
+from helpers.tsa_helpers import bundle, tsa_world
 from provelio_verify import Indication, Policy, Verifier
 from provelio_verify.bundle import Network
 from provelio_verify.capsule import (

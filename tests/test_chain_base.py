@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from conftest import SCENARIOS
 from gen.world import world
+from helpers.common import SCENARIOS
 from provelio_verify import Digest, Indication, Policy, SubIndication, verify
 from provelio_verify.bundle import Network
 from provelio_verify.chain import ChainSource, Question, ReplaySource, SourceInvalid

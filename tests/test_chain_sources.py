@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from chainservers import BitcoinRpcServer, ChainData, EsploraServer, Knobs
 
-from conftest import SCENARIOS
 from gen.chain_scenarios import reorg_chain
 from gen.world import world
+from helpers.chainservers import BitcoinRpcServer, ChainData, EsploraServer, Knobs
+from helpers.common import SCENARIOS
 from provelio_verify import Digest, Indication, Policy, SubIndication, verify
 from provelio_verify.chain import (
     BitcoinCoreSource,

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import SCENARIOS, run_cli, run_on_terminal
+from helpers.common import SCENARIOS, run_cli, run_on_terminal
 from provelio_verify import __version__
 
 OK = SCENARIOS / "ok-created"

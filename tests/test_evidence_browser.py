@@ -17,10 +17,10 @@ import pypdf
 import pytest
 from PIL import Image
 
-from browser import DevToolsPipe, file_url, find_chromium, run_chromium
+from helpers.browser import DevToolsPipe, file_url, find_chromium, run_chromium
+from helpers.reports import PageParts, scenario_report
 from provelio_verify import CHECK_IDS
 from provelio_verify.evidence_report import render_html
-from reports import PageParts, scenario_report
 
 CHROMIUM = find_chromium()
 if CHROMIUM is None:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from conftest import SCENARIOS, run_cli
+from helpers.common import SCENARIOS, run_cli
+from helpers.reports import PageParts, made_up
 from provelio_verify import CHECK_IDS, InputError
 from provelio_verify.evidence_report import (
     PdfUnavailable,
@@ -28,7 +29,6 @@ from provelio_verify.evidence_report import (
     write_pdf,
 )
 from provelio_verify.evidence_report import output as output_module
-from reports import PageParts, made_up
 
 OK = SCENARIOS / "ok-created"
 ARGS = ["document.txt", "proof.json", "--tsa-roots", "roots.pem"]

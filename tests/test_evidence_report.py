@@ -17,7 +17,8 @@ from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from conftest import SCENARIOS, manifest, scenario
+from helpers.common import SCENARIOS, manifest, scenario
+from helpers.reports import PageParts, made_up, scenario_report
 from provelio_verify import (
     CHECK_IDS,
     Indication,
@@ -30,7 +31,6 @@ from provelio_verify import (
 from provelio_verify.evidence_report import HOW_TO_CHECK, how_to_check, render_html
 from provelio_verify.evidence_report.markup import MAX_TABLE_DEPTH, verdict_words
 from provelio_verify.evidence_report.style import CSS
-from reports import PageParts, made_up, scenario_report
 
 P, F, U = Indication.PASSED, Indication.FAILED, Indication.INDETERMINATE
 CASES = manifest()

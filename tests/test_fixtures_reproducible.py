@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import FIXTURES, REPO
+from helpers.common import FIXTURES, REPO
 
 NONDETERMINISTIC = "nondeterministic-ecdsa"
 

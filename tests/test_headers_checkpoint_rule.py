@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from headerchain import build, easy
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers.headerchain import build, easy
 from provelio_verify.bundle import Network
 from provelio_verify.chain import HeadersFileSource
 from provelio_verify.core.anchor.bitcoin import (
@@ -180,7 +180,7 @@ def test_the_invented_history_is_valid_and_only_the_rule_refuses_it(tmp_path):
     difficulty 1 (the fixture generator re-checks their work). It validates as a node
     validates headers; without checkpoints it would answer for its blocks (the attack
     that made a live bundle PASS); with the shipped ones it speaks for nothing."""
-    from conftest import SCENARIOS
+    from helpers.common import SCENARIOS
 
     path = SCENARIOS / "headers-file-invented-history" / "headers.bin"
     data = path.read_bytes()

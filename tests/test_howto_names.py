@@ -9,9 +9,9 @@ import shutil
 import subprocess
 
 import pytest
-from tsa_helpers import tsa_world
 
-from conftest import SCENARIOS
+from helpers.common import SCENARIOS
+from helpers.tsa_helpers import tsa_world
 from provelio_verify import Policy, verify
 from provelio_verify.bundle import parse_bundle
 from provelio_verify.evidence_report import HOW_TO_CHECK

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 from bitcoin.core import CBlock
-from chainservers import BitcoinRpcServer, ChainData, EsploraServer, Knobs
 from hypothesis import given
 from hypothesis import strategies as st
 from test_bitcoin_real_data import full_blocks
 
-from conftest import SCENARIOS
 from gen.chain import dsha, merkle_branch, merkle_root
 from gen.world import world
+from helpers.chainservers import BitcoinRpcServer, ChainData, EsploraServer, Knobs
+from helpers.common import SCENARIOS
 from provelio_verify import Digest, Indication, Policy, SubIndication, verify
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource
 from provelio_verify.core.anchor.bitcoin import BlockHeader

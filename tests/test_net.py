@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import loopback_server
+from helpers.common import loopback_server
 from provelio_verify.net import HttpClient, HttpPolicy, NetworkError, redact, split_credentials
 
 

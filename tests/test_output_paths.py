@@ -9,7 +9,7 @@ import shutil
 import click
 import pytest
 
-from conftest import SCENARIOS, run_cli
+from helpers.common import SCENARIOS, run_cli
 from provelio_verify.cli import command as cli
 
 OK = SCENARIOS / "ok-created"

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import SCENARIOS
+from helpers.common import SCENARIOS
 from provelio_verify import Digest, Indication, Policy, parse_bundle, verify
 from provelio_verify.bundle import BundleFormatError
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource

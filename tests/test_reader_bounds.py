@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from conftest import SCENARIOS, loopback_server, run_cli
+from helpers.common import SCENARIOS, loopback_server, run_cli
 from provelio_verify import Digest, Indication, SubIndication, parse_bundle, verify
 from provelio_verify._json_bounds import MAX_JSON_DEPTH
 from provelio_verify.chain import BitcoinCoreSource, EsploraSource
@@ -246,9 +246,8 @@ class _DeepRpc(http.server.BaseHTTPRequestHandler):
 
 def test_an_rpc_source_answering_5000_deep_json_is_invalid_and_a_good_source_stands():
     """With a real node beside it (the loopback chain server), the node's answer stands."""
-    from chainservers import BitcoinRpcServer, ChainData
-
     from gen.world import world
+    from helpers.chainservers import BitcoinRpcServer, ChainData
     proof = (SCENARIOS / "ok-confirmed-regtest" / "proof.json").read_bytes()
     with loopback_server(_DeepRpc) as deep_url, \
             BitcoinRpcServer(ChainData.of(world().anchoring.chain)) as good:

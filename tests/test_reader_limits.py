@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import loopback_server, run_cli
+from helpers.common import loopback_server, run_cli
 from provelio_verify._json_bounds import MAX_JSON_DEPTH, JsonLimitError, loads_bounded
 from provelio_verify._json_reader import load_json
 from provelio_verify.bundle import BundleFormatError

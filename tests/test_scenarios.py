@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import SCENARIOS, manifest, run_cli
+from helpers.common import SCENARIOS, manifest, run_cli
 
 CASES = manifest()
 

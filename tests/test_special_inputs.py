@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import SCENARIOS, run_cli
+from helpers.common import SCENARIOS, run_cli
 
 OK = SCENARIOS / "ok-created"
 #: A run that reads a FIFO without a writer, or /dev/zero, never ends: this is the test.

@@ -16,8 +16,16 @@ import pytest
 from asn1crypto import core, tsp
 from hypothesis import given
 from hypothesis import strategies as st
-from tsa_helpers import GEN_TIME, NOW, cms_edit, scenario_token, tsa_tokens, tsa_world, verify_token
 
+from helpers.tsa_helpers import (
+    GEN_TIME,
+    NOW,
+    cms_edit,
+    scenario_token,
+    tsa_tokens,
+    tsa_world,
+    verify_token,
+)
 from provelio_verify import Indication, Policy, SubIndication
 from provelio_verify._time import EARLIEST, LATEST, rfc3339, shift
 from provelio_verify.core.timestamp.tstinfo import GEN_TIME_HEADROOM, MAX_ACCURACY

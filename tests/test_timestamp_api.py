@@ -15,7 +15,10 @@ import pytest
 from asn1crypto import cms, tsp
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
-from tsa_helpers import (
+
+from gen.pki import TIMESTAMPING, issue
+from helpers.common import SCENARIOS
+from helpers.tsa_helpers import (
     GEN_TIME,
     NOW,
     bundle,
@@ -26,9 +29,6 @@ from tsa_helpers import (
     verify_token,
     world,
 )
-
-from conftest import SCENARIOS
-from gen.pki import TIMESTAMPING, issue
 from provelio_verify import Digest, Indication, Policy, SubIndication, Verifier, verify
 from provelio_verify.verifier.pathcache import PathCache
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 from asn1crypto import cms, tsp
-from tsa_helpers import GEN_TIME, cms_edit, scenario_token, tsa_world
 
 from gen.pki import issue, name
+from helpers.tsa_helpers import GEN_TIME, cms_edit, scenario_token, tsa_world
 from provelio_verify import CheckFailure, SubIndication
 from provelio_verify.core.timestamp.certs import Cert
 from provelio_verify.core.timestamp.der import MAX_DEPTH, read_tlv

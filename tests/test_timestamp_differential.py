@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import cms, core, parser, tsp
 
-from conftest import REPO, SCENARIOS, manifest
+from helpers.common import REPO, SCENARIOS, manifest
 from provelio_verify import Policy, Verifier, load_certificates
 from provelio_verify.verifier.pathcache import PathCache
 

@@ -13,13 +13,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from tsa_helpers import GEN_TIME, NOW, cms_edit, scenario_token, tsa_world, verify_token
 
-from conftest import SCENARIOS, loopback_server, run_cli
 from gen.pki import issue, key_usage, name
 from gen.revocation import crl, ocsp_response
 from gen.tsa_world import REVOCATION_TIME
 from gen.world import TSA_VALIDITY
+from helpers.common import SCENARIOS, loopback_server, run_cli
+from helpers.tsa_helpers import GEN_TIME, NOW, cms_edit, scenario_token, tsa_world, verify_token
 from provelio_verify import (
     CheckFailure,
     CheckIndeterminate,

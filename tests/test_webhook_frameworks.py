@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO
+from helpers.common import REPO
 from provelio_verify.webhooks import (
     SIGNATURE_HEADER,
     EventType,

@@ -29,7 +29,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import SCENARIOS
+from helpers.common import SCENARIOS
 from provelio_verify import webhooks
 from provelio_verify.bundle import parse_bundle
 from provelio_verify.errors import ProvelioError

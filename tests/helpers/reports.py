@@ -12,7 +12,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from conftest import SCENARIOS
+from helpers.common import SCENARIOS
 from provelio_verify import CHECK_IDS, CheckResult, Indication, Report, SubIndication
 from provelio_verify.cli.command import command
 

@@ -10,10 +10,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from conftest import SCENARIOS
 from gen import cms_edit, tsa_tokens
 from gen.tsa_world import tsa_world
 from gen.world import GEN_TIME, world
+from helpers.common import SCENARIOS
 from provelio_verify import Policy, Report, Verifier
 
 __all__ = ["GEN_TIME", "NOW", "cms_edit", "tsa_tokens", "tsa_world", "world", "bundle",

@@ -22,7 +22,7 @@ from typing import Any
 
 from bitcoin.core import CBlock, CTransaction, b2lx
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))
 

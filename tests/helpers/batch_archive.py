@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import SCENARIOS, manifest
+from helpers.common import SCENARIOS, manifest
 
 #: Options a batch over the archive uses (paths relative to the archive's parent).
 ARCHIVE_ROOTS = "roots.pem"

@@ -1,0 +1,1 @@
+"""Helpers the tests share (servers, chains, tokens, reports, a browser); not tests."""
