@@ -27,6 +27,7 @@ from ._json_reader import (
 )
 from .core.anchor.bitcoin import Network
 from .core.anchor.merkle import PathStep
+from .core.anchor.transaction import MAX_BRANCH_LENGTH
 from .errors import BundleFormatError
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024  # a bundle is a small JSON document
 MAX_TOKEN_BYTES = 1024 * 1024  # real RFC 3161 tokens are a few KiB
 MAX_PATH_STEPS = 64  # a Merkle tree of 2**64 leaves is more than will ever be batched
-MAX_BRANCH_ENTRIES = 32  # 2**32 transactions cannot fit in a block
+MAX_BRANCH_ENTRIES = MAX_BRANCH_LENGTH  # core's limit: 2**32 transactions cannot fit in a block
 MAX_EXTRA_CERTS = 32  # TSA paths are a handful of certificates long
 # Bounds of integers that must fit the protocols they describe.
 MAX_BLOCK_HEIGHT = 2**31 - 1  # Bitcoin Core keeps heights in an int32

@@ -57,7 +57,7 @@ from .inputs.files import read_at_most
 from .inputs.subject import Missing, Subject
 from .inputs.trust import PEM_CERT, pem_or_der
 from .policy import Policy
-from .report import Report
+from .report import TOOL_NAME, Report
 from .verifier import Verification, Verifier
 
 CAPSULE_VERSION = 1
@@ -208,7 +208,7 @@ def _capsule_files(verification: Verification, verifier: Verifier,
     manifest = {
         "capsuleVersion": CAPSULE_VERSION,
         "createdAt": report_dict.get("verifiedAt"),
-        "tool": {"name": "provelio-verify", "version": __version__},
+        "tool": {"name": TOOL_NAME, "version": __version__},
         "verdict": {"indication": report_dict["indication"],
                     "subIndication": report_dict["subIndication"]},
         "subject": None if subject is None else {
