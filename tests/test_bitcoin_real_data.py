@@ -249,7 +249,7 @@ def test_shipped_checkpoints_are_what_the_two_lists_make():
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "make_checkpoints.py"),
                            "--check"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert len(CHECKPOINTS) == 436 and CHECKPOINTS.last_height == 2016 * 436 - 1
+    assert len(CHECKPOINTS) == 473 and CHECKPOINTS.last_height == 2016 * 473 - 1
     assert CHECKPOINTS.hash_at(2015) == \
         "00000000693067b0e6b440bc51450b9f3850561b07f6d3c021c54fbd6abb9763"
     assert CHECKPOINTS.height_of(CHECKPOINTS.block_hashes[100]) == 2016 * 100 + 2015

@@ -1,9 +1,11 @@
 """The mainnet checkpoints shipped in the package (``data/mainnet-checkpoints.json``).
 
-Where they come from: Electrum 4.3.4's checkpoint list and bitcoinj's, merged and
-cross-checked by ``scripts/make_checkpoints.py`` (see ``docs/anchor.md``). They are
-trusted data of this release, as a node's own checkpoints are: a header at a height
-they cover must carry exactly the target they give for its period.
+Where they come from: Electrum 4.3.4's checkpoint list, Electrum's of 2026-07-01 and
+bitcoinj's, merged and cross-checked by ``scripts/make_checkpoints.py`` (see
+``docs/anchor.md``); each row records which lists hold it, and rows that one source
+only (one project) vouches for are marked. They are trusted data of this release, as a
+node's own checkpoints are: a header at a height they cover must carry exactly the
+target they give for its period.
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ class TargetInForce:
     high: int
     #: How it is known, for the report.
     basis: str
+    #: The checkpoint row that gave an exact target, when one source only vouches for
+    #: it: (its period, the lists that hold it).
+    one_list_only: tuple[int, str] | None = None
 
     @property
     def exact(self) -> bool:
@@ -72,6 +75,12 @@ def target_in_force(params: NetworkParams, height: int,
     first, last = period * RETARGET_INTERVAL, period * RETARGET_INTERVAL + RETARGET_INTERVAL - 1
     if bits is not None:
         target = decode_compact(bits)
+        lists = checkpoints.single_source(period - 1) if period else None
+        if lists is not None:
+            return TargetInForce(target, target,
+                                 f"the target of period {period} (heights {first}-{last}) "
+                                 f"given by the shipped checkpoint of period {period - 1} "
+                                 f"(vouched by one list only: {lists})", (period - 1, lists))
         return TargetInForce(target, target,
                              f"the target of period {period} (heights {first}-{last}) "
                              "given by the shipped checkpoints")
@@ -111,7 +120,7 @@ class PowFacts:
                 f"(difficulty {difficulty_of(self.target):.6g})")
 
     def details(self) -> dict[str, Any]:
-        return {
+        details: dict[str, Any] = {
             "blockHash": self.header.display_hash,
             "height": self.height,
             "bits": f"{self.header.bits:08x}",
@@ -127,6 +136,10 @@ class PowFacts:
             },
             "time": self.header.time,
         }
+        if self.rule.one_list_only is not None:
+            period, lists = self.rule.one_list_only
+            details["targetInForce"]["oneListOnly"] = {"checkpoint": period, "lists": lists}
+        return details
 
 
 def check_header_work(header: BlockHeader, height: int, params: NetworkParams,
