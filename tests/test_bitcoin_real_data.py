@@ -218,15 +218,15 @@ def test_testnet_blocks_are_refused_as_mainnet(name, height):
     assert int.from_bytes(bytes(coinbase_height)[1:4], "little") == height  # BIP 34
     # A valid testnet header (minimum-difficulty block) ...
     check_header_work(header, height, NETWORKS[Network.TESTNET], None)
-    # ... is not a mainnet one: past the checkpoints its target is above what the
-    # retarget rule allows, or at least not one the checkpoints vouch for ...
+    # ... is not a mainnet one: inside the checkpoints (898,352 since the 2026 list) its
+    # target is not the one they give; far past them only bounds apply ...
     rule = target_in_force(MAINNET, height, CHECKPOINTS)
-    assert not rule.exact
+    assert rule.exact == (height == 898352)
     try:
         check_header_work(header, height, MAINNET, CHECKPOINTS)
     except CheckFailure as exc:
         assert exc.sub_indication is SubIndication.PROOF_OF_WORK_FAILURE
-        assert height == 898352  # nine retargets after the checkpoints: bounded below it
+        assert height == 898352  # the checkpointed target refutes it
     else:
         assert height == 1087400  # far past them: only bounds, so not PASSED on its own
     # ... and at any checkpointed height since difficulty first rose, it fails.
