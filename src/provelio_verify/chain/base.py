@@ -232,6 +232,36 @@ class ChainSource(abc.ABC):
                          log)
         return MerkleProof(value["txIndex"], tuple(bytes.fromhex(h) for h in value["branch"]))
 
+    # Header runs (for --sync-headers) ---------------------------------------------
+
+    #: The most headers :meth:`header_run` returns per call.
+    HEADER_RUN_MAX: ClassVar[int] = 2016
+
+    def header_run(self, start: int, count: int) -> bytes:
+        """Up to ``count`` (at most :attr:`HEADER_RUN_MAX`) consecutive raw 80-byte
+        headers of the source's best chain, from height ``start``; fewer only where
+        that chain ends. A claim, not a fact: the caller checks every link, the
+        proof of work, each retarget and the checkpoints. Not cached and not recorded
+        (a sync would otherwise hold the whole chain twice).
+
+        This default asks one block hash and one header per height; a source with a
+        cheaper way (a batch, a chunk) overrides it.
+
+        Raises:
+            SourceError: the source gave no usable answer.
+        """
+        out = bytearray()
+        for height in range(start, start + min(count, self.HEADER_RUN_MAX)):
+            block = self._uncached(Question("blockHash", height=height))
+            if block is None:
+                break
+            out += bytes.fromhex(self._uncached(Question("header", block=str(block))))
+        return bytes(out)
+
+    def _uncached(self, question: Question) -> Any:
+        """``question``'s validated answer, fetched now and not kept."""
+        return _validate(question, self._answer(question).value)
+
 
 def _validate(question: Question, value: Any) -> Any:
     """Check an answer's shape and, for headers and transactions, that it hashes to
