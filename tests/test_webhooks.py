@@ -545,10 +545,6 @@ def run_cli(args: list[str], secret: str | None) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, timeout=60)
 
 
-_WIRING = pytest.mark.xfail(reason="CLI wiring lands with the cli/ move", strict=False)
-
-
-@_WIRING
 class TestCommand:
     """``provelio-verify --webhook BODY_FILE --signature HEX [--json]``, the secret(s)
     from PROVELIO_WEBHOOK_SECRET: exit 0 and the event, 1 and the reason, 2 for usage."""
@@ -611,3 +607,53 @@ class TestCommand:
         proc = run_cli(["--webhook", str(path)], SECRET)
         assert proc.returncode == 2
         assert "--signature" in proc.stderr and "No such option" not in proc.stderr
+
+    def test_body_from_standard_input(self):
+        body = _now_body()
+        env = {k: v for k, v in os.environ.items() if k != "PROVELIO_WEBHOOK_SECRET"}
+        env["PROVELIO_WEBHOOK_SECRET"] = SECRET
+        proc = subprocess.run([sys.executable, "-m", "provelio_verify", "--webhook", "-",
+                               "--signature", sign(body), "--json"], input=body, env=env,
+                              capture_output=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["event"] == "certificate.confirmed"
+
+    def test_tolerance_widens_the_window(self, tmp_path):
+        """The seed's example delivery is years old: refused at the default window,
+        accepted once the window is wider than its age."""
+        assert self._run(tmp_path, BODY, SIGNATURE).returncode == 1
+        proc = self._run(tmp_path, BODY, SIGNATURE, "--tolerance", str(10 ** 10))
+        assert proc.returncode == 0, proc.stderr
+
+    def test_negative_tolerance_is_a_usage_error(self, tmp_path):
+        proc = self._run(tmp_path, BODY, SIGNATURE, "--tolerance", "-1")
+        assert proc.returncode == 2 and "--tolerance" in proc.stderr
+
+    def test_oversize_body_is_refused(self, tmp_path):
+        body = b" " * (webhooks.MAX_WEBHOOK_BYTES + 10)
+        proc = self._run(tmp_path, body, sign(body))
+        assert proc.returncode == 1 and "over the limit" in proc.stderr
+
+    @pytest.mark.parametrize("extra", [
+        ["doc.pdf", "proof.json"], ["--digest", "00" * 32], ["--batch", "folder"],
+        ["--evidence", "capsule"], ["--esplora", "http://127.0.0.1:1"],
+        ["--html", "out.html"], ["--tsa-roots", "roots.pem"],
+    ])
+    def test_verification_options_do_not_go_with_webhook(self, tmp_path, extra):
+        proc = self._run(tmp_path, BODY, SIGNATURE, *extra)
+        assert proc.returncode == 2
+        named = extra[0] if extra[0].startswith("-") else "FILE PROOF"
+        assert "not with --webhook" in proc.stderr and named in proc.stderr
+
+    @pytest.mark.parametrize("extra", [["--signature", SIGNATURE], ["--tolerance", "5"]])
+    def test_webhook_options_alone_are_usage_errors(self, extra):
+        proc = run_cli(["--digest", "00" * 32, "proof.json", *extra], SECRET)
+        assert proc.returncode == 2
+        assert f"only with --webhook BODY_FILE: {extra[0]}" in proc.stderr
+
+    def test_secret_in_the_environment_is_never_printed_even_on_refusal(self, tmp_path):
+        body = _now_body()
+        for signature in (sign(body, OTHER_SECRET), "zz", sign(body)):
+            proc = self._run(tmp_path, body + b"\n", signature, "--json")
+            assert SECRET not in proc.stdout + proc.stderr
+            assert proc.returncode in (1, 2)

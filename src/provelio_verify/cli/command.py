@@ -30,6 +30,7 @@ from ..policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from ..report import Indication, Report
 from ..verifier import Verifier
 from . import batch as batch_cli
+from . import webhook as webhook_cli
 from .text import render_text
 
 EXIT_PASSED = 0
@@ -129,6 +130,15 @@ def _fail_usage(message: str) -> None:
 @click.option("--evidence", "evidence_dir", metavar="DIR", type=click.Path(),
               help="Re-verify an evidence capsule under your own --tsa-roots and policy "
                    "(give FILE to hash the file again).")
+@click.option("--webhook", "webhook_path", metavar="BODY_FILE",
+              type=click.Path(dir_okay=False, allow_dash=True),
+              help="Check one Provelio webhook delivery (the raw body; - for standard input) "
+                   "with --signature HEX; the secret comes from $PROVELIO_WEBHOOK_SECRET.")
+@click.option("--signature", metavar="HEX",
+              help="With --webhook: the delivery's X-Provelio-Signature header.")
+@click.option("--tolerance", metavar="SECONDS", type=click.FloatRange(min=0), default=300,
+              show_default=True,
+              help="With --webhook: how far the delivery's timestamp may be from now.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
 @click.pass_context
@@ -158,6 +168,9 @@ def command(
     pdf_path: str | None,
     save_dir: str | None,
     evidence_dir: str | None,
+    webhook_path: str | None,
+    signature: str | None,
+    tolerance: float,
     verbose: bool,
 ) -> None:
     """Verify FILE (or --digest HEX) against the proof bundle PROOF.
@@ -165,11 +178,16 @@ def command(
     \b
     Also:  provelio-verify --batch SOURCE [--jsonl PATH] [OPTIONS]
            provelio-verify --evidence DIR [FILE]
+           provelio-verify --webhook BODY_FILE --signature HEX [--json]
 
     Without --bitcoin-node, --esplora or --fetch-revocation no network connection
     is made.
     Exit status: 0 PASSED, 1 FAILED, 2 usage error, 3 INDETERMINATE.
     """
+    webhook_cli.check_combination(ctx)
+    if webhook_path is not None and signature is not None:
+        webhook_cli.run(webhook_path, signature, tolerance, as_json=as_json)
+        return
     if evidence_dir is not None:
         _evidence(ctx, evidence_dir, paths, as_json=as_json, html_path=html_path,
                   pdf_path=pdf_path, verbose=verbose)
