@@ -10,22 +10,20 @@ say why.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import http.server
 import json
 import re
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from helpers.common import REPO
+from helpers.common import REPO, loopback_server
 from provelio_verify.webhooks import (
     SIGNATURE_HEADER,
     EventType,
@@ -180,19 +178,6 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def _server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/webhooks/provelio"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def _send(url: str, body: bytes, signature: str) -> int:
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", SIGNATURE_HEADER: signature})
@@ -206,7 +191,8 @@ def _send(url: str, body: bytes, signature: str) -> int:
 def test_a_signed_delivery_over_a_real_http_server():
     _Receiver.handled, _Receiver.refused = [], []
     body = delivery()
-    with _server() as url:
+    with loopback_server(_Receiver) as base:
+        url = base + "/webhooks/provelio"
         assert _send(url, body, sign(body).upper()) == 204
         assert _send(url, body + b"\n", sign(body)) == 400
     assert [e.certificate.public_id for e in _Receiver.handled] == ["abc123def456"]

@@ -87,3 +87,4 @@ def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterat
     finally:
         httpd.shutdown()
         httpd.server_close()
+        thread.join(5)
