@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bitcoin.core import CBlock, CTransaction, b2lx
+from bitcoin.core import CBlock, CTransaction, b2lx, lx
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 if str(FIXTURES) not in sys.path:
@@ -95,6 +95,11 @@ class Knobs:
     wrong_position: bool = False
     #: Claim this transaction count for every block (Esplora tx_count, RPC nTx).
     tx_count: int | None = None
+    #: Answer /block/:hash/txids with two txids swapped (they rebuild another root), and
+    #: Esplora's merkle-proof with the branch of that tree.
+    wrong_txids: bool = False
+    #: Describe blocks (/block/:hash, /blocks/:h) by fields that do not hash to their id.
+    wrong_fields: bool = False
 
 
 class _Server:
@@ -203,13 +208,59 @@ class _Server:
 
 
 class EsploraServer(_Server):
-    """The Esplora REST API under ``/api``."""
+    """The Esplora REST API under ``/api``.
+
+    ``flavour="esplora"`` (the default) serves Blockstream's esplora routes.
+    ``flavour="mempool"`` serves what a self-hosted mempool in bitcoind mode serves:
+    no ``/block/:hash/status``, no ``/tx/:txid/merkleblock-proof``, and
+    ``/tx/:txid/merkle-proof`` missing (404, as before mempool added it) or refused
+    with ``merkle_proof_status`` (500, "not supported by the Bitcoin RPC API", as
+    since); ``/block-height/:h`` above the tip answers 500, and ``/blocks/:h`` gives 15
+    blocks, clamped to the tip, where esplora gives 10 and 404 above it.
+    """
 
     PREFIX = "/api"
+    FLAVOURS = ("esplora", "mempool")
+
+    def __init__(self, data: ChainData, knobs: Knobs | None = None, *,
+                 flavour: str = "esplora", merkle_proof_status: int = 404,
+                 blocks_pages: bool = True) -> None:
+        if flavour not in self.FLAVOURS:
+            raise ValueError(f"unknown flavour {flavour!r}")
+        super().__init__(data, knobs)
+        self.flavour = flavour
+        self.merkle_proof_status = merkle_proof_status
+        #: Serve ``/blocks/:h`` at all (a server without it: header runs fall back).
+        self.blocks_pages = blocks_pages
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.PREFIX}"
+
+    @property
+    def mempool(self) -> bool:
+        return self.flavour == "mempool"
+
+    def _missing(self, path: str) -> tuple[int, bytes, str]:
+        # Express's answer for a route it does not have.
+        return 404, f"Cannot GET {path}".encode(), "text/html"
+
+    def block_info(self, block: CBlock, height: int) -> dict[str, Any]:
+        header = self.block_header(block, height)
+        info = {"id": b2lx(header.GetHash()), "height": height, "version": header.nVersion,
+                "timestamp": header.nTime, "tx_count": self.tx_count_of(block),
+                "merkle_root": b2lx(header.hashMerkleRoot), "bits": header.nBits,
+                "nonce": header.nNonce,
+                "previousblockhash": b2lx(header.hashPrevBlock) if height else None}
+        if self.mempool:
+            info["extras"] = {"medianFee": 1.5, "pool": {"id": 0, "name": "Unknown"}}
+        return info
+
+    def txids_of(self, block: CBlock) -> list[str]:
+        txids = [b2lx(t.GetTxid()) for t in block.vtx]
+        if self.knobs.wrong_txids and len(txids) > 2:
+            txids[0], txids[1] = txids[1], txids[0]  # same txids, another tree: another root
+        return txids
 
     def answer(self, handler: http.server.BaseHTTPRequestHandler, method: str,
                body: bytes) -> tuple[int, bytes, str]:
@@ -220,23 +271,27 @@ class EsploraServer(_Server):
         data = self.data
         if parts[:1] == ["block-height"] and len(parts) == 2 and parts[1].isdigit():
             at = data.hash_at(int(parts[1]))
-            return (200, at.encode(), "text/plain") if at else \
-                (404, b"Block not found", "text/plain")
+            if at:
+                return 200, at.encode(), "text/plain"
+            return (500, b"Failed to get block at height", "text/plain") if self.mempool \
+                else (404, b"Block not found", "text/plain")
         if parts == ["blocks", "tip", "height"]:
             return 200, str(self.claimed_tip()).encode(), "text/plain"
+        if parts[:1] == ["blocks"] and len(parts) == 2 and parts[1].isdigit():
+            return self._blocks(path, int(parts[1]))
         if parts[:1] == ["block"] and len(parts) == 2:
             found = data.find_block(parts[1])
             if found is None:
                 return 404, b"Block not found", "text/plain"
             block, height, _ = found
-            info = {"id": parts[1], "height": height, "version": block.nVersion,
-                    "timestamp": block.nTime, "tx_count": self.tx_count_of(block),
-                    "merkle_root": b2lx(block.hashMerkleRoot), "bits": block.nBits,
-                    "nonce": block.nNonce, "previousblockhash": b2lx(block.hashPrevBlock)}
+            info = self.block_info(block, height)
+            info["id"] = parts[1]
             return 200, json.dumps(info).encode(), "application/json"
         if parts[:1] == ["block"] and len(parts) == 3:
             found = data.find_block(parts[1])
             if parts[2] == "status":
+                if self.mempool:
+                    return self._missing(path)
                 if found is None:
                     return 404, b"Block not found", "text/plain"
                 _, height, best = found
@@ -244,8 +299,18 @@ class EsploraServer(_Server):
                 return 200, json.dumps(status).encode(), "application/json"
             if parts[2] == "header" and found is not None:
                 return 200, self.header_of(found[0], found[1]).encode(), "text/plain"
+            if parts[2] == "txids" and found is not None:
+                return 200, json.dumps(self.txids_of(found[0])).encode(), "application/json"
             return 404, b"Block not found", "text/plain"
         if parts[:1] == ["tx"] and len(parts) == 3:
+            if self.mempool and parts[2] == "merkleblock-proof":
+                return self._missing(path)
+            if self.mempool and parts[2] == "merkle-proof":
+                if self.merkle_proof_status == 404:
+                    return self._missing(path)
+                return (self.merkle_proof_status,
+                        b"Method getTransactionMerkleProof not supported by the Bitcoin "
+                        b"RPC API.", "text/plain")
             hit = data.find_tx(parts[1])
             if hit is None:
                 return 404, b"Transaction not found", "text/plain"
@@ -254,10 +319,55 @@ class EsploraServer(_Server):
                 return 200, self.tx_of(tx, block).encode(), "text/plain"
             if parts[2] == "merkle-proof":
                 pos, branch = self.position(block, tx)
+                if self.knobs.wrong_txids:  # the branch of the tree the txids lie about
+                    pos = self.txids_of(block).index(b2lx(tx.GetTxid()))
+                    branch = merkle_branch([lx(t) for t in self.txids_of(block)], pos)
                 proof = {"block_height": height, "pos": pos,
                          "merkle": [h[::-1].hex() for h in branch]}
                 return 200, json.dumps(proof).encode(), "application/json"
+            if parts[2] == "merkleblock-proof":
+                index, _ = self.position(block, tx)
+                return 200, merkle_block(block, [index]).hex().encode(), "text/plain"
         return 404, b"Not Found", "text/plain"
+
+    def _blocks(self, path: str, top: int) -> tuple[int, bytes, str]:
+        """``/blocks/:h``: blocks from ``h`` down, newest first."""
+        if not self.blocks_pages:
+            return self._missing(path)
+        tip = self.data.tip
+        if top > tip:
+            if not self.mempool:
+                return 404, b"Block not found", "text/plain"
+            top = tip
+        count = 15 if self.mempool else 10
+        out = [self.block_info(self.data.best[h], h)
+               for h in range(top, max(top - count, -1), -1)]
+        return 200, json.dumps(out).encode(), "application/json"
+
+    def block_header(self, block: CBlock, height: int) -> Any:
+        """The header the server describes ``block`` by (``wrong_fields`` alters a
+        page's nonce, so the fields no longer hash to the id)."""
+        header = block.get_header()
+        if self.knobs.wrong_fields:
+            header = type(header)(header.nVersion, header.hashPrevBlock,
+                                  header.hashMerkleRoot, header.nTime, header.nBits,
+                                  header.nNonce ^ 1)
+            return _Lying(header, block.get_header().GetHash())
+        return header
+
+
+class _Lying:
+    """A header whose fields are altered but whose id is the real block's."""
+
+    def __init__(self, header: Any, real_hash: bytes) -> None:
+        self._header = header
+        self._hash = real_hash
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._header, name)
+
+    def GetHash(self) -> bytes:  # noqa: N802
+        return self._hash
 
 
 class BitcoinRpcServer(_Server):
