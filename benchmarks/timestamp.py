@@ -121,7 +121,7 @@ def floor(bundles: list[Bundle], cache: PathCache) -> Timing:
     start = _clock()
     for parsed in bundles:
         hashlib.sha256(document).digest()
-        token = parse_token(parsed.timestamp.token, cache.certificate)
+        token = parse_token(parsed.timestamp.token, cache.certificate, known=cache.known)
         check_signature(token, find_signer(token, [*token.certificates, *roots]),
                         allow_legacy_sha1=False)
     return _since(start)
@@ -133,7 +133,7 @@ def signature_and_path(bundles: list[Bundle], cache: PathCache) -> Timing:
     roots, validator = cache.roots((tsa_world().root.der,))
     start = _clock()
     for parsed in bundles:
-        token = parse_token(parsed.timestamp.token, cache.certificate)
+        token = parse_token(parsed.timestamp.token, cache.certificate, known=cache.known)
         signer = find_signer(token, [*token.certificates, *roots])
         check_signature(token, signer, allow_legacy_sha1=False)
         outcome = cache.evaluate(signer, token.certificates, roots, validator,

@@ -16,57 +16,94 @@ worker processes.
 
 from __future__ import annotations
 
-import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..core.timestamp.certpath import VALID, Interval, PathOutcome, evaluate_path, valid_outcome
 from ..core.timestamp.certs import Cert, load_all
 from ..core.timestamp.x509path import PathValidator
 
-#: Entries kept; when full the tables are emptied and refill (a few MiB at most).
+#: Entries kept in each table; past it the least recently used entry goes (a few MiB
+#: at most), so a batch of a million items from ever new TSAs holds bounded memory.
 DEFAULT_MAX_ENTRIES = 4096
 
+#: A path's identity: the leaf's DER, the helpers' DER, the roots' DER. Exact bytes,
+#: never a digest or a name: two different certificates never share an entry.
 _Key = tuple[bytes, frozenset[bytes], frozenset[bytes]]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A dict that keeps its ``cap`` most recently used entries (callers hold the lock)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = max(1, cap)
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> V:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.cap:
+            self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 class PathCache:
     """Path outcomes per certificates and time window, the parsed trust roots, and
-    parsed certificates by their bytes."""
+    parsed certificates by their bytes; each table an LRU of ``max_entries``."""
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._valid: dict[_Key, list[tuple[datetime, datetime, tuple[Cert, ...]]]] = {}
-        self._refused: dict[tuple[_Key, Interval], PathOutcome] = {}
-        self._roots: dict[bytes, tuple[tuple[Cert, ...], PathValidator | None]] = {}
-        self._certs: dict[bytes, Cert | str] = {}  # by DER; str: why it does not parse
+        self._valid: _Lru[_Key, list[tuple[datetime, datetime, tuple[Cert, ...]]]] = \
+            _Lru(max_entries)
+        self._refused: _Lru[tuple[_Key, Interval], PathOutcome] = _Lru(max_entries)
+        self._roots: _Lru[tuple[bytes, ...], tuple[tuple[Cert, ...], PathValidator | None]] = \
+            _Lru(64)
+        self._certs: _Lru[bytes, Cert | str] = _Lru(max_entries)  # str: why it does not parse
         self.hits = 0
         self.misses = 0
 
     def certificate(self, der: bytes) -> Cert:
-        """The parsed certificate (parsed once per Verifier: a batch from one TSA
-        carries the same few certificates in every token).
+        """The parsed certificate (parsed once per Verifier, its key loaded once: a
+        batch from one TSA carries the same few certificates in every token).
 
         Raises:
             ValueError: the bytes are not a usable certificate.
         """
+        der = bytes(der)
         with self._lock:
             known = self._certs.get(der)
         if known is None:
             try:
                 known = Cert.load(der)
+                _ = known.public_key  # the key, loaded once with the certificate
             except ValueError as exc:
                 known = str(exc)
             with self._lock:
-                if len(self._certs) >= self.max_entries:
-                    self._certs.clear()
-                self._certs[der] = known
+                self._certs.put(der, known)
         if isinstance(known, str):
             raise ValueError(known)
         return known
+
+    def known(self, der: bytes) -> Cert | None:
+        """The certificate already parsed from exactly these bytes, without parsing."""
+        with self._lock:
+            found = self._certs.get(bytes(der))
+        return found if isinstance(found, Cert) else None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"max_entries": self.max_entries}
@@ -76,8 +113,8 @@ class PathCache:
 
     def roots(self, ders: Sequence[bytes]) -> tuple[tuple[Cert, ...], PathValidator | None]:
         """The parsed roots and a validator on them (``None`` without roots), made once
-        per distinct set of roots."""
-        key = hashlib.sha256(b"".join(hashlib.sha256(d).digest() for d in ders)).digest()
+        per distinct set of roots (by their exact bytes, in order)."""
+        key = tuple(bytes(d) for d in ders)
         with self._lock:
             found = self._roots.get(key)
         if found is not None:
@@ -85,7 +122,7 @@ class PathCache:
         certs, _ = load_all(ders, self.certificate)  # roots parsed when loaded: none dropped
         made = (tuple(certs), PathValidator([c.crypto for c in certs]) if certs else None)
         with self._lock:
-            return self._roots.setdefault(key, made)
+            return self._roots.get(key) or self._roots.put(key, made)
 
     def evaluate(
         self,
@@ -97,10 +134,10 @@ class PathCache:
     ) -> PathOutcome:
         """The path outcome for ``leaf`` over ``interval``, from the cache when a
         validated path's window covers it, else computed and remembered."""
-        key: _Key = (leaf.sha256, frozenset(c.sha256 for c in helpers if c != leaf),
-                     frozenset(r.sha256 for r in roots))
+        key: _Key = (leaf.der, frozenset(c.der for c in helpers if c != leaf),
+                     frozenset(r.der for r in roots))
         with self._lock:
-            for low, high, chain in self._valid.get(key, ()):
+            for low, high, chain in self._valid.get(key) or ():
                 if low <= interval.start and interval.end <= high:
                     self.hits += 1
                     return valid_outcome(chain, interval)
@@ -111,12 +148,11 @@ class PathCache:
             self.misses += 1
         outcome = evaluate_path(leaf, helpers, roots, validator, interval)
         with self._lock:
-            if len(self._valid) + len(self._refused) >= self.max_entries:
-                self._valid.clear()
-                self._refused.clear()
             if outcome.status == VALID:
                 assert outcome.window is not None
-                self._valid.setdefault(key, []).append((*outcome.window, outcome.chain))
+                windows = self._valid.get(key) or self._valid.put(key, [])
+                if len(windows) < self.max_entries:
+                    windows.append((*outcome.window, outcome.chain))
             else:
-                self._refused[(key, interval)] = outcome
+                self._refused.put((key, interval), outcome)
         return outcome

@@ -76,11 +76,12 @@ class TimestampEnv:
     http: HttpClient | None = None
 
 
-def prepare(timestamp: Timestamp,
-            load_cert: Callable[[bytes], Cert] = Cert.load) -> PreparedToken:
-    """Parse the bundle's token once (its certificates with ``load_cert``)."""
+def prepare(timestamp: Timestamp, load_cert: Callable[[bytes], Cert] = Cert.load, *,
+            known: Callable[[bytes], Cert | None] | None = None) -> PreparedToken:
+    """Parse the bundle's token once (its certificates with ``load_cert``; those
+    ``known`` has parsed already are not walked again)."""
     try:
-        return PreparedToken(parse_token(timestamp.token, load_cert), None)
+        return PreparedToken(parse_token(timestamp.token, load_cert, known=known), None)
     except CheckFailure as exc:
         return PreparedToken(None, exc)
 
@@ -132,7 +133,9 @@ def run(
         token, lookup(), allow_legacy_sha1=policy.allow_legacy_sha1))
     # A token that failed its own check (genTime in the future) bounds nothing.
     not_after = token.latest if rec.passed("timestamp.token") else None
-    facts = TimestampFacts(token.gen_time, not_after, _summary(token, bundle, subject, proof))
+    # The by-hand commands, made once: the summary and timestamp.chain both show them.
+    recheck = recheck_commands(token, bundle, subject.path, subject.digest_given, proof)
+    facts = TimestampFacts(token.gen_time, not_after, _summary(token, recheck))
     if not lookup.done:
         skip_rest("timestamp.signature", "the signer certificate was not found")
         return facts
@@ -151,7 +154,7 @@ def run(
     check("timestamp.tsa-certificate",
           lambda: signer.remember("tsa-certificate", lambda: check_tsa_certificate(signer)))
     # (7) D1, D2, D6, D8: the path to a configured root.
-    check("timestamp.chain", lambda: _chain(path(), token, bundle, subject, proof))
+    check("timestamp.chain", lambda: _chain(path(), recheck))
     # (8) D7, RFC 3161 §4: revocation of the TSA certificate.
     check("timestamp.revocation",
           lambda: _revocation(token, signer, path(), policy, env, fetched))
@@ -205,10 +208,9 @@ def _token(prepared: PreparedToken, now: datetime) -> Passed[None]:
                   warnings=token.warnings)
 
 
-def _chain(outcome: PathOutcome, token: Token, bundle: Bundle, subject: Subject,
-           proof: str) -> Passed[None]:
+def _chain(outcome: PathOutcome, recheck: list[str]) -> Passed[None]:
     details = {**outcome.details, "howToCheck": [
-        *recheck_commands(token, bundle, subject.path, subject.digest_given, proof),
+        *recheck,
         "# ROOTS.pem: the root certificates you trust for TSA paths (--tsa-roots); "
         "'Verification: OK' re-checks imprint, signature and path at genTime"]}
     if outcome.status == VALID:
@@ -266,7 +268,7 @@ def _revocation(token: Token, signer: Cert, outcome: PathOutcome, policy: Policy
     return rev.judge(evidence, token.latest, signer, settle)
 
 
-def _summary(token: Token, bundle: Bundle, subject: Subject, proof: str) -> dict[str, Any]:
+def _summary(token: Token, recheck: list[str]) -> dict[str, Any]:
     facts = token.facts()
     digest_oid = token.digest_algorithm.oid
     sig_oid = token.signature_algorithm.oid
@@ -278,5 +280,5 @@ def _summary(token: Token, bundle: Bundle, subject: Subject, proof: str) -> dict
             "digest": DIGEST_OIDS.get(digest_oid, digest_oid),
             "signature": SIGNATURE_OIDS[sig_oid].name if sig_oid in SIGNATURE_OIDS else sig_oid,
         },
-        "recheck": recheck_commands(token, bundle, subject.path, subject.digest_given, proof),
+        "recheck": list(recheck),
     }

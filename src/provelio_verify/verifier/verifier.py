@@ -181,7 +181,8 @@ class Verifier:
                                 "but it is not evidence")
 
         # Read the token first: the file is then read once, with every hash it needs.
-        token = _timestamp_steps.prepare(parsed.timestamp, self.path_cache.certificate)
+        token = _timestamp_steps.prepare(parsed.timestamp, self.path_cache.certificate,
+                                         known=self.path_cache.known)
         if isinstance(subject, Missing):
             # (2) The file is not at hand: the claim stands in for its digest so the
             # rest of the bundle is still judged, and file.sha256 says what is missing.

@@ -54,8 +54,8 @@ class PathOutcome:
 
 
 def chain_summary(chain: Sequence[Cert]) -> list[dict[str, Any]]:
-    return [{"subject": c.subject, "sha256": c.fingerprint, "notBefore": c.not_before,
-             "notAfter": c.not_after} for c in chain]
+    return [{"subject": c.subject, "sha256": c.fingerprint, "notBefore": c.validity_text[0],
+             "notAfter": c.validity_text[1]} for c in chain]
 
 
 def path_details(chain: Sequence[Cert], interval: Interval) -> dict[str, Any]:

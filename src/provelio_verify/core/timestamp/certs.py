@@ -15,8 +15,9 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
+from ..._time import rfc3339
 from .algorithms import RSA_PSS, SIGNATURE_OIDS, describe_key, verify_signature
-from .der import CONTEXT, OCTET_STRING, SEQUENCE, UNIVERSAL, Node, read_tlv
+from .der import CONTEXT, OCTET_STRING, SEQUENCE, UNIVERSAL, Node, nesting, read_tlv
 
 T = TypeVar("T")
 
@@ -30,6 +31,9 @@ class Cert:
     asn1: asn1_x509.Certificate = field(repr=False)
     sha256: bytes
     issuer_der: bytes = field(repr=False)  # the issuer Name as encoded in the certificate
+    #: How deep its encoding nests below its outermost element (``der.nesting``): a
+    #: token that embeds these exact bytes need not walk them again (``parse_token``).
+    nesting: int = field(repr=False)
     #: Results of pure functions of this certificate, kept as long as it is (see
     #: :meth:`remember`); never part of its identity.
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -44,7 +48,8 @@ class Cert:
         # Our bounded walk first: asn1crypto recurses on nesting (a name nested 1,200
         # deep was a RecursionError), so nothing deeper than der.MAX_DEPTH reaches it.
         try:
-            _check_structure(read_tlv(der))
+            outer = read_tlv(der)
+            _check_structure(outer)
         except RecursionError:  # pragma: no cover - the walk bounds depth itself
             raise ValueError("certificate nested too deeply") from None
         crypto = x509.load_der_x509_certificate(der)
@@ -56,7 +61,8 @@ class Cert:
         issuer_der = bytes(asn1["tbs_certificate"]["issuer"].dump())  # before any parsing
         _ = asn1["tbs_certificate"]["subject"].native, asn1["tbs_certificate"]["issuer"].native
         _ = crypto.extensions  # likewise for extensions
-        return cls(der, crypto, asn1, hashlib.sha256(der).digest(), issuer_der)
+        return cls(der, crypto, asn1, hashlib.sha256(der).digest(), issuer_der,
+                   nesting(outer))
 
     def remember(self, what: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per certificate (a pure function of it: a TSA profile, its
@@ -102,6 +108,12 @@ class Cert:
     def not_after(self) -> datetime:
         return self.crypto.not_valid_after_utc
 
+    @functools.cached_property
+    def validity_text(self) -> tuple[str, str]:
+        """notBefore and notAfter as the report writes them (RFC 3339), formatted once
+        per certificate rather than once per report that names it."""
+        return rfc3339(self.not_before), rfc3339(self.not_after)
+
     @property
     def self_issued(self) -> bool:
         return bool(self.asn1.subject == self.asn1.issuer)
@@ -135,9 +147,10 @@ class Cert:
 
     @functools.cached_property
     def _summary(self) -> dict[str, Any]:
+        not_before, not_after = self.validity_text
         return {"subject": self.subject, "issuer": self.issuer, "sha256": self.fingerprint,
                 "serialNumber": hex(self.crypto.serial_number),
-                "notBefore": self.not_before, "notAfter": self.not_after}
+                "notBefore": not_before, "notAfter": not_after}
 
 
 def _check_structure(cert: Node) -> None:

@@ -113,6 +113,15 @@ def read_tlv(data: bytes) -> Node:
     return node
 
 
+def nesting(node: Node) -> int:
+    """How many levels the elements inside ``node`` (already checked) go below it: 0
+    for a primitive or empty element. An element walked at depth ``d`` stays within
+    MAX_DEPTH exactly when ``d + nesting`` does."""
+    if not node.constructed or not node.children:
+        return 0
+    return 1 + max(nesting(child) for child in node.children)
+
+
 def _header(data: bytes, pos: int, limit: int,
             depth: int = 0) -> tuple[int, bool, int, int, int, int]:
     """(class, constructed, tag, body start, body end, end) of the element at ``pos``,

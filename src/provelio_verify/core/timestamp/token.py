@@ -10,6 +10,7 @@ ESS attributes, the tsa name), cryptography each certificate. Nothing is re-enco
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,18 @@ from asn1crypto import cms, tsp
 from ...outcome import CheckFailure
 from .algorithms import DIGEST_OIDS
 from .certs import Cert, general_name_text
-from .der import CONTEXT, INTEGER, OCTET_STRING, OID, SEQUENCE, SET, UNIVERSAL, Node, read_tlv
+from .der import (
+    CONTEXT,
+    INTEGER,
+    MAX_DEPTH,
+    OCTET_STRING,
+    OID,
+    SEQUENCE,
+    SET,
+    UNIVERSAL,
+    Node,
+    read_tlv,
+)
 from .fields import AlgorithmId, algorithm_id, format_failure, integer, oid_of
 from .tstinfo import Accuracy, read_tst_info
 
@@ -98,7 +110,13 @@ class Token:
         return self.gen_time + self.margin
 
     def facts(self) -> dict[str, Any]:
-        """What the token says, for the report."""
+        """What the token says, for the report (a new dict each call; its nested values
+        are shared: read them, do not change them)."""
+        return dict(self._facts)
+
+    @functools.cached_property
+    def _facts(self) -> dict[str, Any]:
+        # Made once per token: the token check and the report's summary both need it.
         return {
             "form": self.form,
             "status": self.status,
@@ -118,9 +136,12 @@ class Token:
         }
 
 
-def parse_token(data: bytes, load_cert: Callable[[bytes], Cert] = Cert.load) -> Token:
+def parse_token(data: bytes, load_cert: Callable[[bytes], Cert] = Cert.load, *,
+                known: Callable[[bytes], Cert | None] | None = None) -> Token:
     """Parse a DER TimeStampResp or TimeStampToken and check its structure.
-    ``load_cert`` parses the embedded certificates (a caching loader may be given).
+    ``load_cert`` parses the embedded certificates (a caching loader may be given);
+    ``known`` returns the certificate already parsed from exactly these bytes, if any
+    (an embedded certificate it knows is not walked again).
 
     Raises:
         CheckFailure: FORMAT_FAILURE, naming what is wrong.
@@ -130,7 +151,7 @@ def parse_token(data: bytes, load_cert: Callable[[bytes], Cert] = Cert.load) -> 
         # (0) Every tag, length and nesting level of the token, once, by our bounded
         # walk: asn1crypto recurses on nesting, and it parses parts (the sid's issuer
         # name, a refusal's status) that the reading below does not enter.
-        top.check()
+        _check_all(top, known)
         parts = top.children if top.is_(UNIVERSAL, SEQUENCE) else []
         # (1) A1, RFC 3161 §2.4.2: a TimeStampResp is SEQUENCE { PKIStatusInfo (a
         # SEQUENCE), token OPTIONAL }; a TimeStampToken is a ContentInfo, SEQUENCE {
@@ -148,6 +169,50 @@ def parse_token(data: bytes, load_cert: Callable[[bytes], Cert] = Cert.load) -> 
         raise
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise format_failure(f"token does not parse: {str(exc).splitlines()[0]}") from None
+
+
+def _check_all(top: Node, known: Callable[[bytes], Cert | None] | None) -> None:
+    """Walk every element of the token (``Node.check``), except the inside of an
+    embedded certificate whose exact bytes ``known`` has parsed before: its loading
+    walked them already, and its nesting, counted then, is held to MAX_DEPTH from where
+    it lies here, as the walk would hold it. Elements are checked in document order."""
+    path = _path_to_certificates(top) if known is not None else None
+    if path is None or known is None:
+        top.check()
+        return
+    for parent, on_path in zip(path, path[1:], strict=False):
+        for child in parent.children:
+            if child is not on_path:
+                child.check()
+    for choice in path[-1].children:
+        cert = known(choice.raw) if choice.is_(UNIVERSAL, SEQUENCE) else None
+        if cert is None or choice.depth + cert.nesting > MAX_DEPTH:
+            choice.check()
+
+
+def _path_to_certificates(top: Node) -> list[Node] | None:
+    """The elements from the token down to SignedData's ``certificates [0]``, when the
+    token has that shape (else ``None``: it is then walked whole). Reading a level
+    checks each element's tag and length at that level, as the walk does."""
+    if not top.constructed:
+        return None
+    parts = top.children
+    if parts and parts[0].is_(UNIVERSAL, OID):
+        path, info = [top], top
+    elif len(parts) == 2 and parts[1].constructed:
+        path, info = [top, parts[1]], parts[1]
+    else:
+        return None
+    fields = info.children
+    if len(fields) != 2 or not fields[1].is_(CONTEXT, 0) or not fields[1].constructed:
+        return None
+    inner = fields[1].children
+    if len(inner) != 1 or not inner[0].is_(UNIVERSAL, SEQUENCE) or not inner[0].constructed:
+        return None
+    signed = inner[0].children
+    if len(signed) < 4 or not signed[3].is_(CONTEXT, 0) or not signed[3].constructed:
+        return None
+    return [*path, fields[1], inner[0], signed[3]]
 
 
 def _status(data: bytes, parts: list[Node]) -> str:
