@@ -48,6 +48,41 @@ from .base import (
 MAX_HEADERS_FILE_BYTES = 4_000_000 * HEADER_SIZE
 
 
+def validate_headers(data: bytes, checkpoints: Checkpoints, *,
+                     now: float | None = None) -> HeaderRun:
+    """A headers file's bytes, validated as ``--headers`` takes them: it begins at a
+    genesis block or a checkpointed mainnet block, and every header after it passes
+    :func:`~provelio_verify.core.anchor.headers.validate_run` (no header later than
+    ``now``, default the clock, plus the two hours a node allows). ``--sync-headers``
+    writes nothing this refuses.
+
+    Raises:
+        SourceInvalid: the bytes are not such a file, naming the first rule broken.
+    """
+    if len(data) > MAX_HEADERS_FILE_BYTES:
+        raise SourceInvalid(f"the file is over the limit of {MAX_HEADERS_FILE_BYTES} bytes")
+    if len(data) < HEADER_SIZE or len(data) % HEADER_SIZE:
+        raise SourceInvalid(f"the file's {len(data)} bytes are not a whole number of "
+                            f"{HEADER_SIZE}-byte headers")
+    # (1) The first header anchors the file: a genesis block, or a checkpoint.
+    first = dsha256(data[:HEADER_SIZE])[::-1].hex()
+    params = network_of_genesis(first)
+    height = 0
+    if params is None:
+        at = checkpoints.height_of(first)
+        if at is None:
+            raise SourceInvalid(f"the file's first header {first} is neither a genesis "
+                                "block nor a shipped mainnet checkpoint")
+        params, height = NETWORKS[Network.MAINNET], at
+    # (2) Every header after it, as a node validates headers.
+    clock = time.time() if now is None else now
+    try:
+        return validate_run(data, height, params, checkpoints,
+                            latest_time=int(clock) + MAX_FUTURE_BLOCK_TIME)
+    except HeaderRunError as exc:
+        raise SourceInvalid(f"the file does not validate at {exc}") from None
+
+
 class HeadersFileSource(ChainSource):
     """A headers file, read and validated once, at the first question.
 
@@ -101,28 +136,7 @@ class HeadersFileSource(ChainSource):
             data = read_at_most(self.path, MAX_HEADERS_FILE_BYTES)
         except InputError as exc:
             raise SourceUnavailable(str(exc)) from None
-        if len(data) > MAX_HEADERS_FILE_BYTES:
-            raise SourceInvalid(f"the file is over the limit of {MAX_HEADERS_FILE_BYTES} bytes")
-        if len(data) < HEADER_SIZE or len(data) % HEADER_SIZE:
-            raise SourceInvalid(f"the file's {len(data)} bytes are not a whole number of "
-                                f"{HEADER_SIZE}-byte headers")
-        # (1) The first header anchors the file: a genesis block, or a checkpoint.
-        first = dsha256(data[:HEADER_SIZE])[::-1].hex()
-        checkpoints = self._mainnet_checkpoints()
-        params = network_of_genesis(first)
-        height = 0
-        if params is None:
-            at = checkpoints.height_of(first)
-            if at is None:
-                raise SourceInvalid(f"the file's first header {first} is neither a genesis "
-                                    "block nor a shipped mainnet checkpoint")
-            params, height = NETWORKS[Network.MAINNET], at
-        # (2) Every header after it, as a node validates headers.
-        try:
-            return validate_run(data, height, params, checkpoints,
-                                latest_time=int(time.time()) + MAX_FUTURE_BLOCK_TIME)
-        except HeaderRunError as exc:
-            raise SourceInvalid(f"the file does not validate at {exc}") from None
+        return validate_headers(data, self._mainnet_checkpoints())
 
     def _answer(self, question: Question) -> Reply:
         run = self.run()
