@@ -27,7 +27,7 @@ from ..chain.survey import SourceState, SourceView, survey
 from ..core.anchor.bitcoin import NETWORKS, BlockHeader, NetworkParams, short
 from ..core.anchor.checkpoints import Checkpoints
 from ..core.anchor.merkle import check_path
-from ..core.anchor.pow import PowFacts, check_header_work
+from ..core.anchor.pow import PowFacts, above_checkpoints, check_header_work
 from ..core.anchor.transaction import (
     ParsedTransaction,
     check_inclusion,
@@ -43,7 +43,14 @@ from ..inputs.checkpoints import mainnet_checkpoints
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..policy import Policy
 from ..report import ANCHOR_CHECKS, SubIndication
-from .anchor_chain import combine, manual_check, stands
+from .anchor_chain import (
+    SYNC_HEADERS,
+    beyond_checkpoints,
+    checkpoint_details,
+    combine,
+    manual_check,
+    stands,
+)
 
 if TYPE_CHECKING:
     from .recorder import Recorder
@@ -430,18 +437,27 @@ class _Steps:
                           "whose validation fixes its target", facts.details(), value=facts)
         sub = SubIndication.TRY_LATER if self.sources else SubIndication.NO_CHAIN_SOURCE
         cli = self.params.cli(f"getblockheader {self.block_hash}")
+        by_hand = self._by_hand(f"`{cli}` must show height {height} and bits "
+                                f"{header.bits:08x}")
+        above = above_checkpoints(self.checkpoints, height)
+        if above is not None:
+            raise CheckIndeterminate(
+                sub, f"{head}; block {beyond_checkpoints(above, height)}, so offline its "
+                     f"target is known only within bounds ({facts.rule.basis}), and no chain "
+                     f"source placed the block in its best chain; {SYNC_HEADERS}; or "
+                     + by_hand, facts.details())
         raise CheckIndeterminate(
             sub, f"{head}, but the target in force at height {height} is not known offline "
                  f"({facts.rule.basis}) and no chain source placed the block in its best chain; "
-                 + self._by_hand(f"`{cli}` must show height {height} and bits "
-                                 f"{header.bits:08x}"),
+                 + by_hand,
             facts.details())
 
     def chain(self, pow_facts: PowFacts | None) -> Passed[int]:
         height = self.block.height
         views = self.survey()
         if views is not None:
-            return combine(views, self.params, self.block_hash, height, self.min_conf)
+            return combine(views, self.params, self.block_hash, height, self.min_conf,
+                           self.checkpoints)
         if pow_facts is not None and pow_facts.rule.exact:
             established = (f"the header's proof-of-work at height {height} "
                            f"({pow_facts.summary()}, at the target in force there)")
@@ -449,13 +465,17 @@ class _Steps:
             established = ("nothing about the header's work at the target in force at its "
                            "height (see anchor.proof-of-work)")
         by_hand = manual_check(self.params, self.block_hash, height, self.min_conf)
+        above = above_checkpoints(self.checkpoints, height)
+        settle = (f"block {beyond_checkpoints(above, height)}, so no shipped data vouches "
+                  f"for it: {SYNC_HEADERS}; or name a chain source, or check by hand: "
+                  if above else "settle it with a chain source, or by hand: ")
         raise CheckIndeterminate(
             SubIndication.NO_CHAIN_SOURCE,
             f"no chain source was chosen (--headers, --bitcoin-node, --esplora): offline "
             f"verification established {established}, but not that block "
-            f"{self.block_hash} is in the best chain, nor how deep; settle it with a chain "
-            f"source, or by hand: {by_hand}",
+            f"{self.block_hash} is in the best chain, nor how deep; {settle}{by_hand}",
             {"blockHash": self.block_hash, "height": height,
              "minConfirmations": self.min_conf,
              "offline": {"established": established,
-                         "notEstablished": ["best-chain membership", "depth"]}})
+                         "notEstablished": ["best-chain membership", "depth"]},
+             **checkpoint_details(self.checkpoints, height)})

@@ -8,6 +8,11 @@ Pure: it judges what :mod:`~provelio_verify.chain.survey` gathered and asks noth
 - Answers that agree stand; depth counts from the lowest tip among them.
 - Answers that contradict each other: ``SOURCES_DISAGREE``, each in ``details``.
 - Every answer puts a different block at the height: FAILED (``NOT_IN_BEST_CHAIN``).
+
+On mainnet the details name, under ``checkpoint``, the shipped checkpoint a headers
+file must pass through for the height (the last one, for a block above them all), and
+a verdict that is not PASSED for a block above the last checkpoint says so, with the
+way to settle it (``--sync-headers``, or a chain source).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 from ..chain.survey import SourceState, SourceView
 from ..core.anchor.bitcoin import NetworkParams, short
+from ..core.anchor.checkpoints import Checkpoints
+from ..core.anchor.pow import CheckpointRow, above_checkpoints, vouching_checkpoint
 from ..outcome import CheckFailure, CheckIndeterminate, Passed
 from ..report import SubIndication
 
@@ -27,6 +34,30 @@ def manual_check(params: NetworkParams, block_hash: str, height: int, min_conf: 
             f"`{params.cli('getblockcount')}` must be at least {height + min_conf - 1}")
     url = params.explorer_url(block_hash)
     return f"{text} (or open {url})" if url else text
+
+
+#: How a block above the shipped checkpoints is settled once, for every later
+#: verification (docs/anchor.md, "verify a 2026 certificate offline").
+SYNC_HEADERS = ("build a local header chain once with `provelio-verify --sync-headers PATH` "
+                "and one chain source (--bitcoin-node URL, --esplora URL or --electrum "
+                "HOST:PORT), which validates every header and retarget from that checkpoint "
+                "to the source's tip, then verify with `--headers PATH`, offline")
+
+
+def beyond_checkpoints(row: CheckpointRow, height: int) -> str:
+    """``block height H is above the last shipped checkpoint, the checkpoint of …``."""
+    return f"height {height} is above the last shipped checkpoint, the {row.describe()}"
+
+
+def checkpoint_details(checkpoints: Checkpoints | None, height: int) -> dict[str, Any]:
+    """``{"checkpoint": row}``: the checkpoint a headers file must pass through to speak
+    for ``height``, and whether the height is above every checkpoint; ``{}`` off
+    mainnet."""
+    row = vouching_checkpoint(checkpoints, height)
+    if row is None:
+        return {}
+    return {"checkpoint": {**row.to_details(), "use": "vouching",
+                           "anchorAbove": height > row.height}}
 
 
 def stands(views: Sequence[SourceView], block_hash: str) -> bool:
@@ -41,7 +72,7 @@ def _names(views: Sequence[SourceView]) -> str:
 
 
 def combine(views: Sequence[SourceView], params: NetworkParams, block_hash: str, height: int,
-            min_conf: int) -> Passed[int]:
+            min_conf: int, checkpoints: Checkpoints | None = None) -> Passed[int]:
     """``anchor.chain`` from the sources' views.
 
     Raises:
@@ -52,8 +83,12 @@ def combine(views: Sequence[SourceView], params: NetworkParams, block_hash: str,
     """
     details: dict[str, Any] = {"blockHash": block_hash, "height": height,
                                "minConfirmations": min_conf,
-                               "sources": [v.to_details() for v in views]}
+                               "sources": [v.to_details() for v in views],
+                               **checkpoint_details(checkpoints, height)}
     by_hand = manual_check(params, block_hash, height, min_conf)
+    above = above_checkpoints(checkpoints, height)
+    settle = (f"; block {beyond_checkpoints(above, height)}, so no shipped data vouches "
+              f"for it: {SYNC_HEADERS}; or name another chain source" if above else "")
     answered = [v for v in views if v.state is SourceState.ANSWERED]
     silent = [v for v in views if v.state is not SourceState.ANSWERED]
     silent_note = "".join(f"; {v.label} did not answer ({v.state.value}: {v.reason})"
@@ -61,8 +96,8 @@ def combine(views: Sequence[SourceView], params: NetworkParams, block_hash: str,
     if not answered:
         raise CheckIndeterminate(
             SubIndication.TRY_LATER,
-            f"no chain source answered for height {height}{silent_note}; try again later, "
-            f"or by hand: {by_hand}", details)
+            f"no chain source answered for height {height}{silent_note}{settle}; try again "
+            f"later, or by hand: {by_hand}", details)
     same = [v for v in answered if v.block_at_height == block_hash]
     other = [v for v in answered if v.block_at_height != block_hash]
     if same and other:

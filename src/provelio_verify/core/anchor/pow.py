@@ -30,6 +30,71 @@ from .checkpoints import Checkpoints
 
 
 @dataclass(frozen=True)
+class CheckpointRow:
+    """One row of the shipped checkpoints, as a report names it: checkpoint ``period``
+    is block ``height`` (the last of that period) by its hash, and gives the nBits in
+    force for period ``period + 1``; ``sources`` independent projects vouch for it,
+    through ``lists`` (titles; both ``None``/empty when the data do not record it)."""
+
+    period: int
+    height: int
+    block_hash: str
+    bits: int
+    sources: int | None
+    lists: tuple[str, ...]
+
+    @classmethod
+    def of(cls, checkpoints: Checkpoints, index: int) -> CheckpointRow:
+        titles = {entry.key: entry.title for entry in checkpoints.lists}
+        keys = checkpoints.vouched_by[index] if checkpoints.vouched_by else ()
+        return cls(index, checkpoints.height_of_checkpoint(index),
+                   checkpoints.block_hashes[index], checkpoints.next_bits[index],
+                   checkpoints.sources_of(index), tuple(titles[k] for k in keys))
+
+    def describe(self) -> str:
+        """``checkpoint of period 472 (block 953567, 0000…, vouched by one list only:
+        Electrum 2026-07-01)``: for messages."""
+        if self.sources is None:
+            vouched = "vouching not recorded"
+        elif self.sources == 1:
+            vouched = "vouched by one list only: " + ", ".join(self.lists)
+        else:
+            vouched = f"vouched by {self.sources} independent lists: " + ", ".join(self.lists)
+        return (f"checkpoint of period {self.period} (block {self.height}, "
+                f"{self.block_hash}, {vouched})")
+
+    def to_details(self) -> dict[str, Any]:
+        return {"period": self.period, "height": self.height, "blockHash": self.block_hash,
+                "bits": f"{self.bits:08x}", "target": f"{decode_compact(self.bits):064x}",
+                "targetOfPeriod": self.period + 1, "sources": self.sources,
+                "lists": list(self.lists)}
+
+
+def last_checkpoint(checkpoints: Checkpoints | None) -> CheckpointRow | None:
+    """The last shipped checkpoint's row (``None`` without checkpoints)."""
+    if checkpoints is None or not len(checkpoints):
+        return None
+    return CheckpointRow.of(checkpoints, len(checkpoints) - 1)
+
+
+def vouching_checkpoint(checkpoints: Checkpoints | None, height: int) -> CheckpointRow | None:
+    """The row of the checkpoint a headers file must pass through to speak for
+    ``height`` (:meth:`Checkpoints.vouching_height`): the first at or above it, the
+    last for a height above them all."""
+    vouching = checkpoints.vouching_height(height) if checkpoints is not None else None
+    if checkpoints is None or vouching is None:
+        return None
+    return CheckpointRow.of(checkpoints, vouching // RETARGET_INTERVAL)
+
+
+def above_checkpoints(checkpoints: Checkpoints | None, height: int) -> CheckpointRow | None:
+    """The last checkpoint's row when ``height`` is above it (nothing shipped vouches
+    for that block), else ``None``."""
+    last = last_checkpoint(checkpoints)
+    return last if last is not None and height > last.height else None
+
+
+@dataclass(frozen=True)
 class TargetInForce:
     """What is known, without a chain source, of the target a header at some height
     must carry: ``low <= target <= high``, exact when the two are equal."""
@@ -41,6 +106,9 @@ class TargetInForce:
     #: The checkpoint row that gave an exact target, when one source only vouches for
     #: it: (its period, the lists that hold it).
     one_list_only: tuple[int, str] | None = None
+    #: The checkpoint row the target was taken from (exact) or bounded from (past the
+    #: checkpoints); ``None`` where no checkpoint was used.
+    checkpoint: CheckpointRow | None = None
 
     @property
     def exact(self) -> bool:
@@ -75,15 +143,17 @@ def target_in_force(params: NetworkParams, height: int,
     first, last = period * RETARGET_INTERVAL, period * RETARGET_INTERVAL + RETARGET_INTERVAL - 1
     if bits is not None:
         target = decode_compact(bits)
+        row = CheckpointRow.of(checkpoints, period - 1) if period else None
         lists = checkpoints.single_source(period - 1) if period else None
         if lists is not None:
             return TargetInForce(target, target,
                                  f"the target of period {period} (heights {first}-{last}) "
                                  f"given by the shipped checkpoint of period {period - 1} "
-                                 f"(vouched by one list only: {lists})", (period - 1, lists))
+                                 f"(vouched by one list only: {lists})", (period - 1, lists),
+                                 row)
         return TargetInForce(target, target,
                              f"the target of period {period} (heights {first}-{last}) "
-                             "given by the shipped checkpoints")
+                             "given by the shipped checkpoints", checkpoint=row)
     known = checkpoints.last_period
     low = high = decode_compact(checkpoints.period_bits(known, genesis_bits) or genesis_bits)
     steps = period - known
@@ -95,7 +165,8 @@ def target_in_force(params: NetworkParams, height: int,
     return TargetInForce(low, high,
                          f"height {height} is past the shipped checkpoints (they give "
                          f"targets up to height {checkpoints.covered_until}); {steps} "
-                         "retargets since can at most quadruple or quarter the target")
+                         "retargets since can at most quadruple or quarter the target",
+                         checkpoint=last_checkpoint(checkpoints))
 
 
 @dataclass(frozen=True)
@@ -139,6 +210,10 @@ class PowFacts:
         if self.rule.one_list_only is not None:
             period, lists = self.rule.one_list_only
             details["targetInForce"]["oneListOnly"] = {"checkpoint": period, "lists": lists}
+        if self.rule.checkpoint is not None:
+            # The row the target was taken or bounded from, for the trust anchors.
+            details["checkpoint"] = {**self.rule.checkpoint.to_details(),
+                                     "use": "target" if self.rule.exact else "bounds"}
         return details
 
 
