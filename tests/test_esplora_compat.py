@@ -223,6 +223,33 @@ def test_a_reorged_block_fails_the_same_way_without_the_status_endpoint(flavour)
         ["anchor.chain"]
 
 
+class LyingHeight(EsploraServer):
+    """Puts block 4 at height 3 (the anchor's): a real header, at the wrong height."""
+
+    def answer(self, handler, method, body):
+        if handler.path == "/api/block-height/3":
+            return 200, self.data.hash_at(4).encode(), "text/plain"
+        return super().answer(handler, method, body)
+
+
+def test_a_lying_hash_at_the_height_ends_the_same_way_in_both_flavours():
+    """The status of the bundle's block is derived from the same (cached) answer the
+    survey judged, so the fallback cannot contradict it: both flavours say the
+    bundle's block is not in the best chain, and fail the chain check alone."""
+    verdicts = []
+    for flavour in FLAVOURS:
+        with LyingHeight(data(), flavour=flavour) as server:
+            report = run([EsploraSource(server.url, client())])
+            asked = list(server.requests)
+        check = report.check("anchor.chain")
+        assert (check.indication, check.sub_indication) == \
+            (Indication.FAILED, SubIndication.NOT_IN_BEST_CHAIN), check.message
+        assert "says the bundle's block is not in its best chain" in check.message
+        assert asked.count("/api/block-height/3") == 1  # asked once, then from the cache
+        verdicts.append((anchor(report), check.message.replace(str(server.port), "PORT")))
+    assert verdicts[0] == verdicts[1]
+
+
 def test_a_block_described_as_another_is_refused():
     class OtherId(EsploraServer):
         def answer(self, handler, method, body):
