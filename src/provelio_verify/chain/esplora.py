@@ -162,11 +162,12 @@ class EsploraSource(ChainSource):
     def _block_hash(self, height: int) -> Reply:
         """``/block-height/:h``. Esplora answers 404 above its tip; mempool's bitcoind
         mode answers 500 there ("Failed to get block at height"), so a 500 is read as
-        "no such height" only when the tip is indeed below it."""
+        "no such height" only when the tip, asked now (a sync follows a moving chain),
+        is indeed below it. A 500 is not retried: it is an answer."""
         response = self._get(f"/block-height/{height}", answers=(500,))
         if response.status == 404:
             return Reply(None, response.retries)
-        if response.status == 500 and height > self.tip_height():
+        if response.status == 500 and height > int(self._uncached(Question("tip"))):
             return Reply(None, response.retries)
         return Reply(self._body(response), response.retries)
 
