@@ -17,6 +17,7 @@ address (``provelio_verify.bundle.BundleFormatError``, ``provelio_verify.net.Net
     │   ├── SourceUnavailable
     │   │   └── SourceUnproven
     │   └── SourceInvalid
+    ├── HeadersSyncError        --sync-headers stopped short (chain/sync.py)
     ├── WebhookError            a webhook delivery was refused (webhooks.py)
     │   ├── WebhookSecretError      the receiver's secrets cannot be used
     │   ├── WebhookSignatureError   missing, malformed or matching no secret
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
+    from .chain.sync import SyncResult
     from .report import Report
 
 __all__ = [
@@ -118,7 +120,24 @@ class SourceUnproven(SourceUnavailable):
 class SourceInvalid(SourceError):
     """The source answered something its own evidence refutes (a header that does not
     hash to the hash asked for, a malformed answer, a headers file that does not
-    validate)."""
+    validate). ``height``: the height of the first header that broke a rule, when the
+    answer was a run of headers."""
+
+    def __init__(self, reason: str, *, height: int | None = None) -> None:
+        super().__init__(reason)
+        self.height = height
+
+
+class HeadersSyncError(ProvelioError):
+    """``--sync-headers`` stopped short: the source failed, sent headers that do not
+    validate, or serves a branch with no more work than the file's. ``result`` is what
+    the file holds now, every header of it validated (``None``: nothing was written).
+    The command line exits 3."""
+
+    def __init__(self, reason: str, *, result: SyncResult | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.result = result
 
 
 class WebhookError(ProvelioError):

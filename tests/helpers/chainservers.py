@@ -58,13 +58,16 @@ class ChainData:
         return b2lx(self.best[height].GetHash()) if 0 <= height <= self.tip else None
 
     def find_block(self, block_hash: str) -> tuple[CBlock, int, bool] | None:
-        for height, block in enumerate(self.best):
-            if b2lx(block.GetHash()) == block_hash:
-                return block, height, True
-        for height, block in self.stale:
-            if b2lx(block.GetHash()) == block_hash:
-                return block, height, False
-        return None
+        # An index, rebuilt when a test changes the chains (a sync asks for thousands).
+        shape = (len(self.best), id(self.best[-1]) if self.best else None, len(self.stale))
+        if getattr(self, "_shape", None) != shape:
+            index: dict[str, tuple[CBlock, int, bool]] = {}
+            for height, block in reversed(self.stale):
+                index[b2lx(block.GetHash())] = (block, height, False)
+            for height, block in enumerate(self.best):
+                index[b2lx(block.GetHash())] = (block, height, True)
+            self._index, self._shape = index, shape
+        return self._index.get(block_hash)
 
     def find_tx(self, txid: str) -> tuple[CTransaction, CBlock, int] | None:
         for height, block in enumerate(self.best):
@@ -394,6 +397,9 @@ class BitcoinRpcServer(_Server):
     def _describe(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> str:
         try:
             call = json.loads(body)
+            if isinstance(call, list):
+                return "batch " + "; ".join(f"{c['method']} {json.dumps(c['params'])}"
+                                            for c in call)
             return f"{call['method']} {json.dumps(call['params'])}"
         except (ValueError, KeyError, TypeError):
             return "unparsable"
@@ -406,8 +412,17 @@ class BitcoinRpcServer(_Server):
             return 401, b"", "text/html"
         try:
             call = json.loads(body)
+        except ValueError:
+            return 500, _rpc(None, None, -32700, "Parse error"), "application/json"
+        if isinstance(call, list):  # a batch: HTTP 200, one response per call, in order
+            answers = [json.loads(self._one(item)[1]) for item in call]
+            return 200, json.dumps(answers).encode(), "application/json"
+        return self._one(call)
+
+    def _one(self, call: Any) -> tuple[int, bytes, str]:
+        try:
             name, params, call_id = call["method"], call["params"], call.get("id")
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             return 500, _rpc(None, None, -32700, "Parse error"), "application/json"
         handler_fn = getattr(self, "rpc_" + name, None)
         if handler_fn is None:

@@ -258,6 +258,16 @@ class ChainSource(abc.ABC):
             out += bytes.fromhex(self._uncached(Question("header", block=str(block))))
         return bytes(out)
 
+    def fresh_tip_height(self) -> int:
+        """The source's tip height now: asked again, not cached (a sync follows a
+        chain that moves)."""
+        return int(self._uncached(Question("tip")))
+
+    def fresh_block_hash(self, height: int) -> str | None:
+        """The hash at ``height`` in the source's best chain now, not cached."""
+        value = self._uncached(Question("blockHash", height=height))
+        return None if value is None else str(value)
+
     def _uncached(self, question: Question) -> Any:
         """``question``'s validated answer, fetched now and not kept."""
         return _validate(question, self._answer(question).value)

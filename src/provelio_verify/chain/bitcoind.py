@@ -7,13 +7,15 @@ says is still checked as any source's is (headers hashed, headers above the anch
 linked). Credentials travel only in the Authorization header and are never shown.
 
 Calls: ``getblockhash``, ``getblockheader``, ``getblockcount``; ``getrawtransaction``
-and ``gettxoutproof`` only when the bundle lacks the transaction or its branch.
+and ``gettxoutproof`` only when the bundle lacks the transaction or its branch;
+``--sync-headers`` asks for headers in JSON-RPC batches (:meth:`BitcoinCoreSource.header_run`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from .._json_bounds import loads_bounded
@@ -30,6 +32,10 @@ RPC_INVALID_ADDRESS_OR_KEY = -5  # block or transaction not found
 RPC_INVALID_PARAMETER = -8  # block height out of range
 #: A cookie file holds ``__cookie__:<64 hex>``; anything much larger is not one.
 MAX_COOKIE_BYTES = 4096
+#: The most one response of a batch takes (a header in hex with its JSON-RPC envelope).
+_BATCH_ITEM_BYTES = 512
+_HASH = re.compile(r"[0-9a-f]{64}")
+_HEADER_HEX = re.compile(r"[0-9a-f]{160}")
 
 
 def _first_line(exc: Exception) -> str:
@@ -61,6 +67,23 @@ def read_cookie(path: str | os.PathLike[str]) -> tuple[str, str]:
     return user, password
 
 
+def _result(method: str, document: Any) -> Any:
+    """The ``result`` of one JSON-RPC response.
+
+    Raises:
+        SourceInvalid: not a JSON-RPC response.
+        _RpcError: the response is an error.
+    """
+    if not isinstance(document, dict) or "result" not in document and "error" not in document:
+        raise SourceInvalid(f"{method}: the node's answer is not a JSON-RPC response")
+    error = document.get("error")
+    if error:
+        code = error.get("code") if isinstance(error, dict) else None
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise _RpcError(code if isinstance(code, int) else None, str(message))
+    return document.get("result")
+
+
 class BitcoinCoreSource(ChainSource):
     """A Bitcoin Core node's JSON-RPC at ``url``.
 
@@ -85,10 +108,14 @@ class BitcoinCoreSource(ChainSource):
         self._auth = auth
         self._client = client or HttpClient()
 
-    def _call(self, method: str, params: list[Any],
-              limit: int = MAX_SMALL_ANSWER) -> tuple[Any, tuple[str, ...]]:
-        body = json.dumps({"jsonrpc": "1.0", "id": "provelio-verify", "method": method,
-                           "params": params}).encode()
+    def _post(self, what: str, payload: Any, limit: int) -> tuple[Any, tuple[str, ...]]:
+        """POST one JSON-RPC request (or a batch) and read the JSON answer.
+
+        Raises:
+            SourceUnavailable: no answer, refused credentials, an unexpected HTTP status.
+            SourceInvalid: the answer is not JSON this verifier reads.
+        """
+        body = json.dumps(payload).encode()
         try:
             # Bitcoin Core answers an RPC error with HTTP 500 (404 for an unknown method)
             # and a JSON body: an answer, not a failure to retry.
@@ -98,22 +125,80 @@ class BitcoinCoreSource(ChainSource):
         except NetworkError as exc:
             raise SourceUnavailable(str(exc)) from None
         if response.status == 401:
-            raise SourceUnavailable(f"{method}: the node refused the credentials (HTTP 401)")
+            raise SourceUnavailable(f"{what}: the node refused the credentials (HTTP 401)")
         if response.status not in (200, 404, 500):
-            raise SourceUnavailable(f"{method}: the node answered HTTP {response.status}")
+            raise SourceUnavailable(f"{what}: the node answered HTTP {response.status}")
         try:
-            document = loads_bounded(response.body)
+            return loads_bounded(response.body), response.retries
         except ValueError as exc:  # not JSON, or over the reader's limits (depth, numbers)
-            raise SourceInvalid(f"{method}: the node's answer (HTTP {response.status}) is "
+            raise SourceInvalid(f"{what}: the node's answer (HTTP {response.status}) is "
                                 f"not JSON this verifier reads: {_first_line(exc)}") from None
-        if not isinstance(document, dict) or "result" not in document and "error" not in document:
-            raise SourceInvalid(f"{method}: the node's answer is not a JSON-RPC response")
-        error = document.get("error")
-        if error:
-            code = error.get("code") if isinstance(error, dict) else None
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            raise _RpcError(code if isinstance(code, int) else None, str(message))
-        return document.get("result"), response.retries
+
+    def _call(self, method: str, params: list[Any],
+              limit: int = MAX_SMALL_ANSWER) -> tuple[Any, tuple[str, ...]]:
+        document, retries = self._post(method, {"jsonrpc": "1.0", "id": "provelio-verify",
+                                                "method": method, "params": params}, limit)
+        return _result(method, document), retries
+
+    def _batch(self, method: str, calls: list[list[Any]]) -> list[Any]:
+        """One JSON-RPC batch of ``method`` calls; the results in call order, an RPC
+        error as an :class:`_RpcError` in its place.
+
+        Raises:
+            SourceUnavailable, SourceInvalid: as :meth:`_post`; or the batch's answer
+                is not one response per call.
+        """
+        payload = [{"jsonrpc": "1.0", "id": n, "method": method, "params": params}
+                   for n, params in enumerate(calls)]
+        document, _ = self._post(f"{method} batch", payload,
+                                 MAX_SMALL_ANSWER + len(calls) * _BATCH_ITEM_BYTES)
+        if not isinstance(document, list) or len(document) != len(calls):
+            raise SourceInvalid(f"{method} batch of {len(calls)}: the node's answer is not "
+                                f"a list of {len(calls)} responses")
+        by_id: dict[Any, Any] = {}
+        for item in document:
+            if not isinstance(item, dict) or type(item.get("id")) is not int \
+                    or item["id"] in by_id or not 0 <= item["id"] < len(calls):
+                raise SourceInvalid(f"{method} batch: a response with a missing, repeated "
+                                    "or unknown id")
+            try:
+                by_id[item["id"]] = _result(method, item)
+            except _RpcError as exc:
+                by_id[item["id"]] = exc
+        return [by_id[n] for n in range(len(calls))]
+
+    def header_run(self, start: int, count: int) -> bytes:
+        """Two JSON-RPC batches: ``getblockhash`` for each height, then
+        ``getblockheader(hash, false)`` for each hash; each header is checked to hash to
+        the hash the node gave for its height."""
+        heights = range(start, start + min(count, self.HEADER_RUN_MAX))
+        hashes: list[str] = []
+        for height, found in zip(heights, self._batch("getblockhash", [[h] for h in heights]),
+                                 strict=True):
+            if isinstance(found, _RpcError):
+                if found.code == RPC_INVALID_PARAMETER:
+                    break  # beyond the node's tip
+                raise SourceUnavailable(f"getblockhash {height}: the node answered error "
+                                        f"{found.code}: {found.message}")
+            if not isinstance(found, str) or not _HASH.fullmatch(found):
+                raise SourceInvalid(f"getblockhash {height}: {found!r:.80} is not a block hash")
+            hashes.append(found)
+        if not hashes:
+            return b""
+        out = bytearray()
+        headers = self._batch("getblockheader", [[h, False] for h in hashes])
+        for height, block, header in zip(heights, hashes, headers, strict=False):
+            if isinstance(header, _RpcError):
+                raise SourceUnavailable(f"getblockheader {block}: the node answered error "
+                                        f"{header.code}: {header.message}")
+            if not isinstance(header, str) or not _HEADER_HEX.fullmatch(header):
+                raise SourceInvalid(f"getblockheader {block}: not an 80-byte header in hex")
+            raw = bytes.fromhex(header)
+            if dsha256(raw)[::-1].hex() != block:
+                raise SourceInvalid(f"getblockheader {block} (height {height}): the header "
+                                    f"hashes to {dsha256(raw)[::-1].hex()}")
+            out += raw
+        return bytes(out)
 
     def _answer(self, question: Question) -> Reply:
         kind = question.kind

@@ -80,7 +80,8 @@ def validate_headers(data: bytes, checkpoints: Checkpoints, *,
         return validate_run(data, height, params, checkpoints,
                             latest_time=int(clock) + MAX_FUTURE_BLOCK_TIME)
     except HeaderRunError as exc:
-        raise SourceInvalid(f"the file does not validate at {exc}") from None
+        raise SourceInvalid(f"the file does not validate at {exc}",
+                            height=exc.height) from None
 
 
 class HeadersFileSource(ChainSource):

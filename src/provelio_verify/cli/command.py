@@ -30,6 +30,7 @@ from ..policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from ..report import Indication, Report
 from ..verifier import Verifier
 from . import batch as batch_cli
+from . import sync as sync_cli
 from . import webhook as webhook_cli
 from .text import render_text
 
@@ -130,6 +131,12 @@ def _fail_usage(message: str) -> None:
 @click.option("--evidence", "evidence_dir", metavar="DIR", type=click.Path(),
               help="Re-verify an evidence capsule under your own --tsa-roots and policy "
                    "(give FILE to hash the file again).")
+@click.option("--sync-headers", "sync_path", metavar="PATH", type=click.Path(dir_okay=False),
+              help="Create or extend the headers file PATH from one chain source, validating "
+                   "every header; then verify offline with --headers PATH.")
+@click.option("--sync-from", "sync_from", metavar="HEIGHT", type=click.IntRange(min=0),
+              help="With --sync-headers, for a new file: start at the checkpoint at or "
+                   "below HEIGHT (default: the last shipped checkpoint).")
 @click.option("--webhook", "webhook_path", metavar="BODY_FILE",
               type=click.Path(dir_okay=False, allow_dash=True),
               help="Check one Provelio webhook delivery (the raw body; - for standard input) "
@@ -168,6 +175,8 @@ def command(
     pdf_path: str | None,
     save_dir: str | None,
     evidence_dir: str | None,
+    sync_path: str | None,
+    sync_from: int | None,
     webhook_path: str | None,
     signature: str | None,
     tolerance: float,
@@ -178,6 +187,7 @@ def command(
     \b
     Also:  provelio-verify --batch SOURCE [--jsonl PATH] [OPTIONS]
            provelio-verify --evidence DIR [FILE]
+           provelio-verify --sync-headers PATH (--bitcoin-node URL | --esplora URL)
            provelio-verify --webhook BODY_FILE --signature HEX [--json]
 
     Without --bitcoin-node, --esplora or --fetch-revocation no network connection
@@ -185,6 +195,10 @@ def command(
     Exit status: 0 PASSED, 1 FAILED, 2 usage error, 3 INDETERMINATE.
     """
     webhook_cli.check_combination(ctx)
+    sync_cli.check_combination(ctx)
+    if sync_path is not None:
+        sync_cli.run(ctx)
+        return
     if webhook_path is not None and signature is not None:
         webhook_cli.run(webhook_path, signature, tolerance, as_json=as_json)
         return

@@ -27,6 +27,7 @@ from ..webhooks import (
     secrets_from_env,
     verify_webhook,
 )
+from . import options
 
 #: The options that go with --webhook; any other one given is a usage error.
 WITH_WEBHOOK = frozenset({"webhook_path", "signature", "tolerance", "as_json", "verbose"})
@@ -41,18 +42,13 @@ def check_combination(ctx: click.Context) -> None:
     Raises:
         click.UsageError: they do not go together.
     """
-    given = [param for param in ctx.command.params
-             if ctx.get_parameter_source(param.name or "")
-             not in (None, click.core.ParameterSource.DEFAULT)]
     if ctx.params.get("webhook_path") is None:
-        alone = [p for p in given if p.name in ONLY_WITH_WEBHOOK]
+        alone = [p for p in options.given(ctx) if p.name in ONLY_WITH_WEBHOOK]
         if alone:
-            raise click.UsageError(f"only with --webhook BODY_FILE: {_names(alone)}")
+            raise click.UsageError(f"only with --webhook BODY_FILE: {options.names(alone)}")
         return
-    others = [p for p in given if p.name not in WITH_WEBHOOK]
-    if others:
-        raise click.UsageError(f"not with --webhook (it checks one delivery and verifies "
-                               f"nothing): {_names(others)}")
+    options.refuse_others(ctx, "--webhook", WITH_WEBHOOK,
+                          "it checks one delivery and verifies nothing")
     if ctx.params.get("signature") is None:
         raise click.UsageError("--webhook needs --signature HEX (the X-Provelio-Signature "
                                "header of the delivery)")
@@ -95,7 +91,3 @@ def _read_body(path: str) -> bytes:
         return sys.stdin.buffer.read(MAX_WEBHOOK_BYTES + 1)
     return read_at_most(path, MAX_WEBHOOK_BYTES)
 
-
-def _names(params: list[click.Parameter]) -> str:
-    return ", ".join(p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
-                     for p in params)

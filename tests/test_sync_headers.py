@@ -1,0 +1,431 @@
+"""``--sync-headers PATH`` (issue 9): a local headers file built from one chain source,
+validated as ``--headers`` validates, atomic, resumable, and following a reorg only to
+a branch with more work. Against real JSON-RPC and Esplora servers on 127.0.0.1 fed by
+generated regtest chains, and by real mainnet headers (tests/data/bitcoin/headers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from bitcoin.core import CBlock, b2lx
+
+from gen.chain import Chain, build_chain, coinbase, mine
+from gen.chain_scenarios import unsolved_block
+from gen.world import CHAIN_T0, world
+from helpers.chainservers import BitcoinRpcServer, ChainData, EsploraServer
+from helpers.common import REPO, SCENARIOS
+from provelio_verify import Digest, Policy, verify
+from provelio_verify.chain import BitcoinCoreSource, EsploraSource, HeadersFileSource
+from provelio_verify.chain.sync import SyncResult, sync_headers
+from provelio_verify.core.anchor.bitcoin import HEADER_SIZE, NETWORKS, Network
+from provelio_verify.errors import HeadersSyncError, InputError
+from provelio_verify.inputs.checkpoints import mainnet_checkpoints
+from provelio_verify.net import HttpClient, HttpPolicy
+
+REAL = REPO / "tests" / "data" / "bitcoin" / "headers" / "mainnet_headers_150001_340000.bin"
+REAL_FIRST = 150_001
+
+
+def client() -> HttpClient:
+    return HttpClient(HttpPolicy(connect_timeout=2.0, read_timeout=5.0, retries=0,
+                                 backoff=0.01, deadline=30.0))
+
+
+def rpc_source(server: BitcoinRpcServer) -> BitcoinCoreSource:
+    return BitcoinCoreSource(server.url_with_credentials(), client=client())
+
+
+def chain_of(length: int, *, tag: bytes = b"sync", base: Chain | None = None,
+             fork_at: int | None = None) -> Chain:
+    return build_chain(length, start_time=CHAIN_T0, placements={}, fillers=0, tag=tag,
+                       base=base, fork_at=fork_at)
+
+
+@pytest.fixture(scope="module")
+def long_chain() -> Chain:
+    return chain_of(40)
+
+
+def served(chain: Chain, upto: int | None = None) -> ChainData:
+    blocks = chain.blocks if upto is None else chain.blocks[:upto + 1]
+    return ChainData(list(blocks))
+
+
+# --------------------------------------------------------------------------- building
+
+
+@pytest.mark.parametrize("kind", ["bitcoin-core", "esplora"])
+def test_a_new_file_holds_the_source_chain_and_verifies_offline(tmp_path, kind):
+    """The world's anchored regtest chain, synced, then used offline: every anchor
+    check PASSES from the file alone."""
+    chain = world().anchoring.chain
+    server_class = BitcoinRpcServer if kind == "bitcoin-core" else EsploraServer
+    with server_class(ChainData.of(chain)) as server:
+        source = rpc_source(server) if kind == "bitcoin-core" \
+            else EsploraSource(server.url, client())
+        result = sync_headers(tmp_path / "h.bin", source)
+    assert (tmp_path / "h.bin").read_bytes() == chain.headers_file()
+    assert (result.first_height, result.tip_height, result.added) == (0, 10, 11)
+    assert result.complete and result.previous_tip is None and result.network == "regtest"
+    assert result.tip_hash == b2lx(chain.blocks[-1].GetHash())
+    report = verify(Digest(world().digest.hex()),
+                    (SCENARIOS / "ok-confirmed-regtest" / "proof.json").read_bytes(),
+                    policy=Policy(allow_test_mode=True),
+                    sources=[HeadersFileSource(tmp_path / "h.bin")])
+    checks = {c.id: c.indication.value for c in report.checks if c.id.startswith("anchor.")}
+    assert set(checks.values()) == {"PASSED"}, checks
+
+
+def test_an_existing_file_is_extended_from_its_tip_and_a_second_run_adds_nothing(
+        tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    with BitcoinRpcServer(served(long_chain, 25)) as server:
+        first = sync_headers(path, rpc_source(server))
+    assert first.tip_height == 25
+    with BitcoinRpcServer(served(long_chain)) as server:
+        second = sync_headers(path, rpc_source(server))
+        asked = list(server.requests)
+        third = sync_headers(path, rpc_source(server))
+    assert (second.previous_tip, second.added, second.tip_height) == (25, 15, 40)
+    assert path.read_bytes() == long_chain.headers_file()
+    # It asked for the new headers only: no getblockheader batch below height 26.
+    assert not any("getblockheader" in r and b2lx(long_chain.blocks[25].GetHash()) in r
+                   for r in asked)
+    assert third.added == 0 and third.complete and path.read_bytes() == long_chain.headers_file()
+
+
+def test_headers_come_in_json_rpc_batches(tmp_path, long_chain, monkeypatch):
+    """Two requests per chunk (a getblockhash batch, a getblockheader batch), not two per
+    header."""
+    monkeypatch.setattr(BitcoinCoreSource, "HEADER_RUN_MAX", 8)
+    with BitcoinRpcServer(served(long_chain)) as server:
+        sync_headers(tmp_path / "h.bin", rpc_source(server))
+        batches = [r for r in server.requests if r.startswith("batch ")]
+    # 40 headers after genesis in chunks of 8: five chunks, two batches each.
+    assert len(batches) == 10, server.requests
+    assert (tmp_path / "h.bin").read_bytes() == long_chain.headers_file()
+
+
+def test_the_source_behind_the_file_is_not_a_failure(tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    path.write_bytes(long_chain.headers_file())
+    with BitcoinRpcServer(served(long_chain, 30)) as server:
+        result = sync_headers(path, rpc_source(server))
+    assert result.added == 0 and result.tip_height == 40 and result.source_tip == 30
+    assert path.read_bytes() == long_chain.headers_file()
+
+
+# --------------------------------------------------------------------------- reorgs
+
+
+def test_a_branch_with_more_work_replaces_the_file_above_the_fork(tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    path.write_bytes(long_chain.headers_file(0, 30))
+    heavier = chain_of(33, tag=b"fork", base=long_chain, fork_at=21)
+    with BitcoinRpcServer(served(heavier)) as server:
+        result = sync_headers(path, rpc_source(server))
+    assert path.read_bytes() == heavier.headers_file()
+    assert result.rolled_back == 10 and result.added == 13 and result.tip_height == 33
+
+
+def test_a_branch_with_less_work_is_refused_and_the_file_kept(tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    path.write_bytes(long_chain.headers_file(0, 30))
+    lighter = chain_of(28, tag=b"fork", base=long_chain, fork_at=21)
+    with BitcoinRpcServer(served(lighter)) as server, \
+            pytest.raises(HeadersSyncError) as caught:
+        sync_headers(path, rpc_source(server))
+    assert "forks from the file's at height 20" in caught.value.reason
+    assert "not more" in caught.value.reason
+    assert path.read_bytes() == long_chain.headers_file(0, 30)
+    assert caught.value.result is not None and caught.value.result.tip_height == 30
+
+
+def test_an_equal_work_branch_is_refused_too(tmp_path, long_chain):
+    """A tie keeps what the file has, as a node keeps the branch it saw first."""
+    path = tmp_path / "h.bin"
+    path.write_bytes(long_chain.headers_file(0, 30))
+    same = chain_of(30, tag=b"fork", base=long_chain, fork_at=21)
+    with BitcoinRpcServer(served(same)) as server, pytest.raises(HeadersSyncError):
+        sync_headers(path, rpc_source(server))
+    assert path.read_bytes() == long_chain.headers_file(0, 30)
+
+
+# --------------------------------------------------------------------------- a lying source
+
+
+def _with_unsolved_block(chain: Chain, at: int) -> Chain:
+    """``chain`` up to ``at - 1``, then a block that misses its target, then valid
+    blocks on it: hashes link, but the run breaks the proof-of-work rule at ``at``."""
+    blocks: list[CBlock] = list(chain.blocks[:at])
+    blocks.append(unsolved_block(blocks[-1].GetHash(), [coinbase(at, b"bad")],
+                                 CHAIN_T0 + 600 * at))
+    for height in range(at + 1, at + 6):
+        blocks.append(mine(blocks[-1].GetHash(), [coinbase(height, b"bad")],
+                           CHAIN_T0 + 600 * height))
+    return Chain(blocks)
+
+
+def test_headers_that_do_not_validate_are_not_written(tmp_path, long_chain):
+    """Validated as it goes: the file keeps the headers before the one that breaks a
+    rule, and the run stops with exit 3's error."""
+    liar = _with_unsolved_block(long_chain, 17)
+    path = tmp_path / "h.bin"
+    with BitcoinRpcServer(served(liar)) as server, pytest.raises(HeadersSyncError) as caught:
+        sync_headers(path, rpc_source(server))
+    assert "do not validate" in caught.value.reason and "height 17" in caught.value.reason
+    assert path.read_bytes() == long_chain.headers_file(0, 16)
+    HeadersFileSource(path).run()
+
+
+def test_a_file_that_does_not_validate_is_never_touched(tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    broken = bytearray(long_chain.headers_file(0, 20))
+    broken[HEADER_SIZE * 7 + 5] ^= 1
+    path.write_bytes(bytes(broken))
+    with BitcoinRpcServer(served(long_chain)) as server, pytest.raises(InputError) as caught:
+        sync_headers(path, rpc_source(server))
+    assert "not a headers file that validates" in str(caught.value)
+    assert path.read_bytes() == bytes(broken)
+
+
+def test_a_file_of_another_network_is_refused(tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    path.write_bytes(REAL.read_bytes()[(151_199 - REAL_FIRST) * 80:(151_210 - REAL_FIRST) * 80])
+    with BitcoinRpcServer(served(long_chain)) as server, pytest.raises(InputError) as caught:
+        sync_headers(path, rpc_source(server))
+    assert "holds mainnet headers" in str(caught.value) and "regtest" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- stops
+
+
+def test_an_interrupted_sync_keeps_what_it_validated_and_resumes(tmp_path, long_chain,
+                                                                 monkeypatch):
+    monkeypatch.setattr(BitcoinCoreSource, "HEADER_RUN_MAX", 5)
+    path = tmp_path / "h.bin"
+    calls = []
+
+    def stop_at_third(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with BitcoinRpcServer(served(long_chain)) as server:
+        with pytest.raises(KeyboardInterrupt):
+            sync_headers(path, rpc_source(server), progress=stop_at_third, commit_every=5)
+        kept = path.read_bytes()
+        assert len(kept) == HEADER_SIZE * 11  # genesis and two chunks of five
+        HeadersFileSource(path).run()
+        resumed = sync_headers(path, rpc_source(server))
+    assert resumed.previous_tip == 10 and resumed.added == 30
+    assert path.read_bytes() == long_chain.headers_file()
+
+
+def test_a_failed_write_leaves_the_file_and_no_partial_file(tmp_path, long_chain,
+                                                            monkeypatch):
+    path = tmp_path / "h.bin"
+    path.write_bytes(long_chain.headers_file(0, 20))
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with BitcoinRpcServer(served(long_chain)) as server, pytest.raises(InputError) as caught:
+        sync_headers(path, rpc_source(server))
+    assert "No space left on device" in str(caught.value)
+    assert path.read_bytes() == long_chain.headers_file(0, 20)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.bin"]
+
+
+_KILLED_CHILD = """
+import sys
+from helpers.chainservers import BitcoinRpcServer, ChainData
+from provelio_verify.chain import BitcoinCoreSource
+from provelio_verify.chain.sync import sync_headers
+from gen.chain import build_chain
+from gen.world import CHAIN_T0
+chain = build_chain(60, start_time=CHAIN_T0, placements={}, fillers=0, tag=b"sync")
+BitcoinCoreSource.HEADER_RUN_MAX = 1
+with BitcoinRpcServer(ChainData(list(chain.blocks))) as server:
+    print("go", flush=True)
+    sync_headers(sys.argv[1], BitcoinCoreSource(server.url_with_credentials()),
+                 commit_every=1)
+"""
+
+
+def test_a_killed_sync_leaves_a_file_that_validates(tmp_path):
+    """SIGKILL at an arbitrary moment (no handler runs): the file is the old one or a
+    new one, never a torn one; what remains validates."""
+    path = tmp_path / "h.bin"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO / "tests"), str(REPO / "tests" / "fixtures")])}
+    for delay in (0.3, 0.6):
+        child = subprocess.Popen([sys.executable, "-c", _KILLED_CHILD, str(path)], env=env,
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "go"
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        if path.exists():
+            run = HeadersFileSource(path).run()
+            assert run.first_height == 0
+    assert path.exists(), "the child wrote nothing before it was killed"
+
+
+# --------------------------------------------------------------------------- mainnet
+
+
+@dataclass
+class OffsetChainData(ChainData):
+    """Real mainnet headers from ``offset``: a node that has them (and no blocks)."""
+
+    offset: int = 0
+
+    @property
+    def tip(self) -> int:
+        return self.offset + len(self.best) - 1
+
+    def hash_at(self, height: int) -> str | None:
+        if height == 0 and self.genesis is not None:
+            return self.genesis
+        at = height - self.offset
+        return b2lx(self.best[at].GetHash()) if 0 <= at < len(self.best) else None
+
+    def find_block(self, block_hash: str) -> tuple[CBlock, int, bool] | None:
+        if not hasattr(self, "_by_hash"):
+            self._by_hash = {b2lx(b.GetHash()): i for i, b in enumerate(self.best)}
+        at = self._by_hash.get(block_hash)
+        return None if at is None else (self.best[at], self.offset + at, True)
+
+
+def real_node(first: int, last: int) -> OffsetChainData:
+    data = REAL.read_bytes()[(first - REAL_FIRST) * 80:(last + 1 - REAL_FIRST) * 80]
+    blocks = [CBlock.deserialize(data[i:i + 80] + b"\x00") for i in range(0, len(data), 80)]
+    return OffsetChainData(blocks, genesis=NETWORKS[Network.MAINNET].genesis_hash, offset=first)
+
+
+@pytest.fixture(scope="module")
+def mainnet_node() -> OffsetChainData:
+    return real_node(151_000, 160_000)
+
+
+def test_real_mainnet_headers_from_a_checkpoint(tmp_path, mainnet_node):
+    """--sync-from 152,000 starts at the checkpoint below it (151,199) and takes the real
+    headers to the node's tip, passing the checkpoints at 153,215, 155,231 and 157,247."""
+    with BitcoinRpcServer(mainnet_node) as server:
+        result = sync_headers(tmp_path / "h.bin", rpc_source(server), start_height=152_000)
+    real = REAL.read_bytes()[(151_199 - REAL_FIRST) * 80:(160_001 - REAL_FIRST) * 80]
+    assert (tmp_path / "h.bin").read_bytes() == real
+    assert (result.first_height, result.tip_height, result.network) == (151_199, 160_000,
+                                                                          "mainnet")
+    run = HeadersFileSource(tmp_path / "h.bin").run()
+    assert run.checkpoints_matched == 5  # 151,199 153,215 155,231 157,247 159,263
+
+
+def test_a_new_mainnet_file_needs_a_source_holding_the_last_checkpoint(tmp_path,
+                                                                      mainnet_node):
+    """By default a file starts at the last shipped checkpoint: a source that does not
+    have it stops the run, and nothing is written."""
+    last = mainnet_checkpoints().last_height
+    with BitcoinRpcServer(mainnet_node) as server, pytest.raises(HeadersSyncError) as caught:
+        sync_headers(tmp_path / "h.bin", rpc_source(server))
+    assert mainnet_checkpoints().hash_at(last) in caught.value.reason
+    assert caught.value.result is None and not (tmp_path / "h.bin").exists()
+
+
+def test_sync_from_below_the_first_checkpoint_is_refused(tmp_path, mainnet_node):
+    with BitcoinRpcServer(mainnet_node) as server, pytest.raises(InputError):
+        sync_headers(tmp_path / "h.bin", rpc_source(server), start_height=100)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "provelio_verify", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_writes_the_file_and_says_what_it_wrote(tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    with BitcoinRpcServer(served(long_chain)) as server:
+        proc = cli("--sync-headers", str(path), "--bitcoin-node", server.url_with_credentials())
+        as_json = cli("--sync-headers", str(path), "--bitcoin-node",
+                      server.url_with_credentials(), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "heights 0–40" in proc.stdout and b2lx(long_chain.blocks[-1].GetHash()) in proc.stdout
+    assert f"--headers {path}" in proc.stdout and "chain work" in proc.stdout
+    assert server.password not in proc.stdout + proc.stderr
+    written = json.loads(as_json.stdout)["written"]
+    assert as_json.returncode == 0 and written["added"] == 0 and written["tipHeight"] == 40
+    assert path.read_bytes() == long_chain.headers_file()
+
+
+def test_the_command_exits_3_when_it_stops_short(tmp_path, long_chain):
+    path = tmp_path / "h.bin"
+    path.write_bytes(long_chain.headers_file(0, 30))
+    lighter = chain_of(28, tag=b"fork", base=long_chain, fork_at=21)
+    with BitcoinRpcServer(served(lighter)) as server:
+        proc = cli("--sync-headers", str(path), "--bitcoin-node", server.url_with_credentials())
+    assert proc.returncode == 3
+    assert "sync stopped" in proc.stderr and "heights 0–30" in proc.stdout
+
+
+def test_an_unreachable_source_exits_3(tmp_path):
+    proc = cli("--sync-headers", str(tmp_path / "h.bin"), "--esplora", "http://127.0.0.1:9")
+    assert proc.returncode == 3 and "sync stopped" in proc.stderr
+    assert not (tmp_path / "h.bin").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    ([], "exactly one chain source"),
+    (["--esplora", "http://127.0.0.1:9", "--esplora", "http://127.0.0.1:8"],
+     "exactly one chain source"),
+    (["--esplora", "http://127.0.0.1:9", "doc.pdf", "proof.json"], "FILE PROOF"),
+    (["--esplora", "http://127.0.0.1:9", "--headers", "x.bin"], "--headers"),
+    (["--esplora", "http://127.0.0.1:9", "--tsa-roots", "r.pem"], "--tsa-roots"),
+    (["--rpc-cookie", "c", "--esplora", "http://127.0.0.1:9"], "--rpc-cookie"),
+])
+def test_usage_errors(tmp_path, args, said):
+    proc = cli("--sync-headers", str(tmp_path / "h.bin"), *args)
+    assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+    assert not (tmp_path / "h.bin").exists()
+
+
+def test_sync_from_alone_is_a_usage_error():
+    proc = cli("--sync-from", "5", "--digest", "00" * 32, "proof.json")
+    assert proc.returncode == 2 and "only with --sync-headers" in proc.stderr
+
+
+def test_a_path_that_is_not_a_headers_file_is_a_usage_error_and_untouched(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("my notes\n")
+    proc = cli("--sync-headers", str(path), "--esplora", "http://127.0.0.1:9")
+    assert proc.returncode == 2 and "not a headers file that validates" in proc.stderr
+    assert path.read_text() == "my notes\n"
+
+
+def test_result_json_is_plain_data():
+    result = SyncResult("h.bin", "src", "regtest", 0, 1, "ab" * 32, None, 2, 0, 1, True, 4)
+    data: dict[str, Any] = result.to_json()
+    assert json.loads(json.dumps(data)) == data and data["chainWork"] == "0x4"
+
+
+def test_a_symlinked_path_updates_its_target(tmp_path, long_chain):
+    real = tmp_path / "real.bin"
+    real.write_bytes(long_chain.headers_file(0, 10))
+    link = tmp_path / "link.bin"
+    link.symlink_to(real)
+    with BitcoinRpcServer(served(long_chain)) as server:
+        sync_headers(link, rpc_source(server))
+    assert link.is_symlink() and real.read_bytes() == long_chain.headers_file()
+
