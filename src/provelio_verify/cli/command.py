@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from .. import chain
 from .._text import printable
 from .._version import __version__
 from ..batch import discover
+from ..bundle import MAX_BUNDLE_BYTES
 from ..capsule import load_capsule, reverify, save_capsule
 from ..errors import InputError
 from ..evidence_report import (
@@ -29,6 +31,7 @@ from ..inputs.trust import load_certificates, load_crls, load_ocsp_response
 from ..policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from ..report import Indication, Report
 from ..verifier import Verifier
+from ..verifier.verifier import load_bundle
 from . import batch as batch_cli
 from . import sync as sync_cli
 from . import webhook as webhook_cli
@@ -50,7 +53,8 @@ PROGRESS_THRESHOLD = 64 * 1024 * 1024
 
 
 def _use_color(stream: Any) -> bool:
-    if "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "":
+    """Colour only on a terminal that has it: not with NO_COLOR set, nor TERM=dumb."""
+    if os.environ.get("NO_COLOR", "") != "" or os.environ.get("TERM") == "dumb":
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
 
@@ -146,6 +150,9 @@ def _fail_usage(message: str) -> None:
 @click.option("--tolerance", metavar="SECONDS", type=click.FloatRange(min=0), default=300,
               show_default=True,
               help="With --webhook: how far the delivery's timestamp may be from now.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print no report: the exit status tells the verdict (errors still go "
+                   "to stderr).")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
 @click.pass_context
@@ -180,9 +187,11 @@ def command(
     webhook_path: str | None,
     signature: str | None,
     tolerance: float,
+    quiet: bool,
     verbose: bool,
 ) -> None:
-    """Verify FILE (or --digest HEX) against the proof bundle PROOF.
+    """Verify FILE (or --digest HEX) against the proof bundle PROOF (default:
+    FILE.proof.json, when it exists). Either may be - for standard input.
 
     \b
     Also:  provelio-verify --batch SOURCE [--jsonl PATH] [OPTIONS]
@@ -202,9 +211,13 @@ def command(
     if webhook_path is not None and signature is not None:
         webhook_cli.run(webhook_path, signature, tolerance, as_json=as_json)
         return
+    if quiet and as_json:
+        _fail_usage("-q prints no report and --json prints one: give one of them")
+    if quiet and batch_source is not None:
+        _fail_usage("-q goes with a single verification (a batch prints its own summary)")
     if evidence_dir is not None:
         _evidence(ctx, evidence_dir, paths, as_json=as_json, html_path=html_path,
-                  pdf_path=pdf_path, verbose=verbose)
+                  pdf_path=pdf_path, verbose=verbose, quiet=quiet)
         return
     subject: Any = None
     proof = ""
@@ -225,9 +238,7 @@ def command(
             raise click.BadParameter(str(exc), param_hint="--digest") from None
         proof = paths[0]
     else:
-        if len(paths) != 2:
-            _fail_usage("give FILE and PROOF (or --digest HEX and PROOF)")
-        subject, proof = paths
+        subject, proof = _file_and_proof(paths)
     if rpc_cookie and not bitcoin_node:
         _fail_usage("--rpc-cookie goes with --bitcoin-node")
     try:
@@ -249,13 +260,17 @@ def command(
         return
     progress = _Progress()
     try:
-        verification = verifier.verify_detailed(subject, proof, progress=progress.update,
+        verification = verifier.verify_detailed(_stdin_or(subject),
+                                                _stdin_bundle_or(proof),
+                                                progress=progress.update,
                                                 on_size=progress.on_size)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
         progress.close()
     report = verification.report
+    if isinstance(subject, str):
+        _check_order(report, subject, proof)
     _write_reports(report, html_path, pdf_path)
     if save_dir:
         try:
@@ -263,8 +278,8 @@ def command(
                          html=render_html(report.to_dict()))
         except InputError as exc:
             raise click.UsageError(str(exc)) from None
-    _emit(report, as_json=as_json, verbose=verbose)
-    if save_dir and not as_json:
+    _emit(report, as_json=as_json, verbose=verbose, quiet=quiet)
+    if save_dir and not as_json and not quiet:
         click.echo(f"evidence capsule written to {save_dir} "
                    f"(re-verify offline: provelio-verify --evidence {save_dir} "
                    "--tsa-roots YOUR-ROOTS)")
@@ -337,7 +352,8 @@ _NOT_WITH_EVIDENCE = ("digest", "batch_source", "jsonl_path", "jobs", "save_dir"
 
 
 def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_json: bool,
-              html_path: str | None, pdf_path: str | None, verbose: bool) -> None:
+              html_path: str | None, pdf_path: str | None, verbose: bool,
+              quiet: bool) -> None:
     given = [name for name in _NOT_WITH_EVIDENCE
              if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if given:
@@ -362,7 +378,7 @@ def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_jso
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     _write_reports(report, html_path, pdf_path)
-    _emit(report, as_json=as_json, verbose=verbose)
+    _emit(report, as_json=as_json, verbose=verbose, quiet=quiet)
     sys.exit(EXIT_CODES[report.indication])
 
 
@@ -425,6 +441,57 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
     sys.exit(EXIT_CODES[summary.worst()])
 
 
+def _file_and_proof(paths: tuple[str, ...]) -> tuple[str, str]:
+    """FILE and PROOF from the arguments; PROOF defaults to FILE.proof.json when that
+    exists (as ``ots verify`` finds FILE.ots).
+
+    Raises:
+        click.UsageError: not one or two paths, or both standard input.
+    """
+    if len(paths) == 1 and paths[0] != "-":
+        guess = paths[0] + ".proof.json"
+        if not os.path.isfile(guess):
+            _fail_usage(f"give FILE and PROOF (or --digest HEX and PROOF): no PROOF given, "
+                        f"and {guess} does not exist")
+        paths = (paths[0], guess)
+    if len(paths) != 2:
+        _fail_usage("give FILE and PROOF (or --digest HEX and PROOF)")
+    if paths == ("-", "-"):
+        _fail_usage("FILE and PROOF cannot both be - (standard input)")
+    return paths[0], paths[1]
+
+
+def _stdin_or(subject: Any) -> Any:
+    """The subject, or standard input (hashed as it streams) for FILE ``-``."""
+    return sys.stdin.buffer if subject == "-" else subject
+
+
+def _stdin_bundle_or(proof: str) -> str | bytes:
+    """PROOF, or the bundle read from standard input for ``-`` (one byte past the
+    bundle limit at most, so an over-size bundle is refused as such)."""
+    if proof != "-":
+        return proof
+    return sys.stdin.buffer.read(MAX_BUNDLE_BYTES + 1)
+
+
+def _check_order(report: Report, file: str, proof: str) -> None:
+    """``provelio-verify proof.json document.pdf`` (the order gpg and ots use): when
+    PROOF is no bundle but FILE is one, a usage hint, not "FAILED".
+
+    Raises:
+        click.UsageError: the two look swapped.
+    """
+    if file == "-" or report.check("bundle.format").indication is not Indication.FAILED:
+        return
+    try:
+        parsed, _, _ = load_bundle(file)
+    except InputError:
+        return
+    if parsed is not None:
+        _fail_usage(f"{file} is a proof bundle and {proof} is not: FILE comes first, then "
+                    f"PROOF (provelio-verify {shlex.quote(proof)} {shlex.quote(file)})")
+
+
 def _check_readable(path: str) -> None:
     read_at_most(path, 0)
 
@@ -445,11 +512,13 @@ def _check_report_paths(
         load_weasyprint()
 
 
-def _emit(report: Report, *, as_json: bool, verbose: bool) -> None:
+def _emit(report: Report, *, as_json: bool, verbose: bool, quiet: bool = False) -> None:
     if verbose:
         for check in report.checks:
             if check.traceback:
                 click.echo(f"traceback of {check.id}:\n{check.traceback}", err=True)
+    if quiet:
+        return
     if as_json:
         click.echo(report.to_json())
     else:
@@ -459,7 +528,20 @@ def _emit(report: Report, *, as_json: bool, verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: never lets a traceback reach the user unless ``-v`` asks for it."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
-    _guarded(lambda: command.main(args=argv, prog_name="provelio-verify"), verbose)
+    _guarded(lambda: _click_main(argv), verbose)
+
+
+def _click_main(argv: list[str] | None) -> None:
+    """click's main without its own handling of Ctrl-C (which exits 1, FAILED's status):
+    an interrupt exits 130, as the shell's convention and the README say."""
+    try:
+        status = command.main(args=argv, prog_name="provelio-verify", standalone_mode=False)
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 def _guarded(run: Callable[[], Any], verbose: bool) -> None:
