@@ -23,6 +23,7 @@ from .base import (
     Question,
 )
 from .bitcoind import BitcoinCoreSource
+from .electrum import ElectrumSource
 from .esplora import EsploraSource
 from .headers_file import HeadersFileSource
 from .replay import ReplaySource, replay_sources
@@ -31,6 +32,7 @@ __all__ = [
     "BitcoinCoreSource",
     "BlockStatus",
     "ChainSource",
+    "ElectrumSource",
     "EsploraSource",
     "HeadersFileSource",
     "MerkleProof",
@@ -48,11 +50,18 @@ def from_options(*, headers: str | os.PathLike[str] | None = None,
                  bitcoin_node: str | None = None,
                  rpc_cookie: str | os.PathLike[str] | None = None,
                  esplora: Sequence[str] = (),
-                 http: HttpPolicy | None = None) -> list[ChainSource]:
+                 http: HttpPolicy | None = None,
+                 electrum: Sequence[str] = (),
+                 electrum_cafile: str | None = None) -> list[ChainSource]:
     """The sources the command line names, in the order of contract section 3.
 
+    ``electrum``: Electrum servers (``HOST:PORT``, ``ssl://HOST:PORT``), after the
+    explorers; ``electrum_cafile`` pins the certificate(s) their TLS must present
+    (``ssl://`` ones); each request within ``http``'s read timeout.
+
     Raises:
-        ValueError: a URL is not http(s), or credentials are given twice.
+        ValueError: a URL is not http(s), credentials are given twice, or an Electrum
+            address is not HOST:PORT or ssl://HOST:PORT.
         InputError: the cookie file cannot be read or is not a cookie.
     """
     sources: list[ChainSource] = []
@@ -63,4 +72,9 @@ def from_options(*, headers: str | os.PathLike[str] | None = None,
         sources.append(BitcoinCoreSource(bitcoin_node, cookie_path=rpc_cookie, client=client))
     for url in esplora:
         sources.append(EsploraSource(url, client=client))
+    timeout = (http or HttpPolicy()).read_timeout
+    for address in electrum:
+        tls = address.startswith("ssl://")
+        sources.append(ElectrumSource(address, cafile=electrum_cafile if tls else None,
+                                      timeout=timeout))
     return sources
