@@ -73,8 +73,9 @@ HEADERS = "chain/headers.bin"
 #: Blocks above the anchor a capsule's header run reaches at least (a day's worth), so
 #: a re-verification can show the depth it asks for.
 CAPSULE_DEPTH = 144
-#: The most headers a capsule asks a chain source for, one by one: two retarget
-#: periods and the depth above. A headers file (--headers) is sliced instead.
+#: The most headers a capsule asks a chain source for (in runs, ChainSource.header_run):
+#: two retarget periods and the depth above. A headers file (--headers) is sliced
+#: instead, whatever its length.
 MAX_FETCHED_HEADERS = 2 * RETARGET_INTERVAL + CAPSULE_DEPTH
 
 _POLICY_FLAGS = ("use_system_roots", "min_confirmations", "require_anchor",
@@ -309,17 +310,23 @@ def _run_from(source: ChainSource, params: NetworkParams, start: int, through: i
         return _Run(held.data[offset:offset + count * HEADER_SIZE], start, end, source.label)
     if count > MAX_FETCHED_HEADERS:
         raise CapsuleError(f"the run from height {start} to {end} is {count} headers, over "
-                           f"the {MAX_FETCHED_HEADERS} a capsule asks a source for")
-    top = source.block_hash(end)
+                           f"the {MAX_FETCHED_HEADERS} a capsule asks a source for; build a "
+                           "headers file once (provelio-verify --sync-headers PATH with a "
+                           "source) and save the capsule with --headers PATH")
+    top = source.block_hash(end)  # the answer the verification was given
     if top is None:
         raise CapsuleError(f"it has no block at height {end}")
-    headers = []
-    wanted = top
-    for _ in range(count):
-        header = source.header(wanted)  # checked to hash to ``wanted``
-        headers.append(header)
-        wanted = header[4:36][::-1].hex()
-    return _Run(b"".join(reversed(headers)), start, end, source.label)
+    data = bytearray()
+    while len(data) < count * HEADER_SIZE:  # in runs: a batch or a page, not a header a time
+        height = start + len(data) // HEADER_SIZE
+        chunk = source.header_run(height, end - height + 1)
+        if not chunk or len(chunk) % HEADER_SIZE:
+            raise CapsuleError(f"it gave no whole headers from height {height}")
+        data += chunk[:(end - height + 1) * HEADER_SIZE]
+    if dsha256(bytes(data[-HEADER_SIZE:]))[::-1].hex() != top:
+        raise CapsuleError(f"its chain moved: the header it now has at height {end} is not "
+                           f"block {top}, which the verification was shown")
+    return _Run(bytes(data), start, end, source.label)
 
 
 def _validate_run(run: _Run, params: NetworkParams, checkpoints: Checkpoints | None) -> None:
