@@ -1,14 +1,23 @@
 """Many verifications in one run: discovery of the items (a folder or a manifest) and
-the run itself (in this process or a pool of workers). ``provelio_verify.batch`` keeps
-its names.
+the run itself (in this process, a pool of workers, or any executor). ``provelio_verify.batch``
+keeps its names.
 
 - ``discover.py``: :func:`discover` (folders of ``X`` + ``X.proof.json``, CSV/JSONL
-  manifests) into :class:`BatchItem`
-- ``run.py``: :func:`run_batch`, :func:`verify_item`, :class:`BatchSummary`
+  manifests) into :class:`BatchItem`; :func:`stream`, the same one item at a time
+- ``run.py``: :func:`run_batch`, :func:`iter_batch`, :func:`verify_item`,
+  :func:`verify_chunk`, :class:`BatchSummary`
 """
 
-from .discover import BatchItem, discover
-from .run import BatchSummary, ItemOutcome, run_batch, verify_item
+from .discover import BatchItem, discover, stream
+from .run import (
+    DEFAULT_CHUNK_SIZE,
+    BatchSummary,
+    ItemOutcome,
+    iter_batch,
+    run_batch,
+    verify_chunk,
+    verify_item,
+)
 
-__all__ = ["BatchItem", "BatchSummary", "ItemOutcome", "discover", "run_batch",
-           "verify_item"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "BatchItem", "BatchSummary", "ItemOutcome", "discover",
+           "iter_batch", "run_batch", "stream", "verify_chunk", "verify_item"]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from typing import IO, Any
 
 import click
 
 from .._text import printable
-from ..batch import BatchItem, BatchSummary, ItemOutcome, run_batch
+from ..batch import DEFAULT_CHUNK_SIZE, BatchItem, BatchSummary, ItemOutcome, run_batch
 from ..report import CHECK_IDS, Indication
 from ..verifier import Verifier
 
@@ -111,25 +114,34 @@ def summary_table(summary: BatchSummary) -> str:
 
 
 def run(
-    items: list[BatchItem],
+    items: Iterable[BatchItem],
     notes: list[str],
     verifier: Verifier,
     *,
     jobs: int,
-    jsonl: IO[str] | None,
+    jsonl: IO[str] | IO[bytes] | None,
     as_json: bool,
     color: bool,
     reports: list[dict[str, Any]] | None = None,
+    executor: Executor | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> BatchSummary:
-    """Run the batch, printing as items finish; return the summary."""
+    """Run the batch, printing as items finish; return the summary.
+
+    ``items`` may be a list or a stream (:func:`provelio_verify.batch.stream`): output
+    starts with the first items, whatever the source's length. With ``jsonl`` each
+    worker renders its items' JSON lines, and this process only writes their bytes
+    (to a binary stream, or to a text stream's buffer).
+    """
     summary = BatchSummary(notes=list(notes))
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty())
     short: list[dict[str, Any]] = []
+    write = _line_writer(jsonl) if jsonl is not None else None
 
     def on_outcome(outcome: ItemOutcome) -> None:
-        if jsonl is not None:
-            jsonl.write(json.dumps(outcome.report, ensure_ascii=False) + "\n")
-            jsonl.flush()  # an interrupted batch keeps every line written
+        if write is not None:
+            assert outcome.line is not None
+            write(outcome.line)  # flushed: an interrupted batch keeps every line written
         if reports is not None:
             reports.append(outcome.report)
         if as_json:
@@ -141,7 +153,8 @@ def run(
         progress.update(summary)
 
     summary = run_batch(items, verifier, jobs=jobs, on_outcome=on_outcome, summary=summary,
-                        full_reports=jsonl is not None or reports is not None)
+                        full_reports=reports is not None, lines=jsonl is not None,
+                        executor=executor, chunk_size=chunk_size)
     progress.update(summary, force=True)
     progress.clear()
     if as_json:
@@ -149,3 +162,27 @@ def run(
     else:
         click.echo(summary_table(summary), color=color)
     return summary
+
+
+def _line_writer(stream: IO[str] | IO[bytes]) -> Callable[[bytes], None]:
+    """A function writing one finished line's bytes and flushing them."""
+    if isinstance(stream, io.TextIOBase):
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text stream without bytes beneath (io.StringIO)
+            text = stream
+
+            def write_text(line: bytes) -> None:
+                text.write(line.decode("utf-8"))
+                text.flush()
+
+            return write_text
+        stream.flush()  # nothing of the text layer may follow the bytes written below
+        raw: IO[bytes] = buffer
+    else:
+        raw = stream  # type: ignore[assignment]
+
+    def write(line: bytes) -> None:
+        raw.write(line)
+        raw.flush()
+
+    return write
