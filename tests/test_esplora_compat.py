@@ -401,3 +401,14 @@ def test_the_branch_from_txids_folds_to_the_root_at_every_position():
                 node = dsha256(sibling + node) if (index >> k) & 1 else \
                     dsha256(node + sibling)
             assert node == level[0], (count, index)
+
+
+def test_anchor_chain_names_the_endpoints_a_server_lacked():
+    """The survey's view of a source carries what the source says of itself: on a
+    mempool server, anchor.chain's entry names the endpoints it could not use."""
+    with EsploraServer(data(), flavour="mempool", merkle_proof_status=404) as server:
+        source = EsploraSource(server.url, client())
+        report = run([source], proof(branch=False))
+    chain_check = report.check("anchor.chain")
+    entries = [e for e in chain_check.details["sources"] if e.get("kind") == "esplora"]
+    assert entries and "/tx/:txid/merkle-proof (HTTP 404)" in entries[0]["couldNotUse"]

@@ -64,6 +64,9 @@ class SourceView:
     answers: tuple[dict[str, Any], ...] = ()
     #: The bundle's block's transaction count, where this source said it.
     tx_count: int | None = None
+    #: What the source says of itself beyond its label and kind (an Esplora server's
+    #: ``couldNotUse``: endpoints it lacked), as (key, value) pairs.
+    notes: tuple[tuple[str, str], ...] = ()
 
     def to_details(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.label, "kind": self.kind,
@@ -75,6 +78,7 @@ class SourceView:
                 out[key] = value
         if self.state is SourceState.ANSWERED:
             out["verifiedHeaders"] = self.verified_headers
+        out.update(self.notes)
         out["answers"] = list(self.answers)
         return out
 
@@ -104,7 +108,10 @@ def _view(source: ChainSource, params: NetworkParams, block_hash: str, height: i
     log: list[dict[str, Any]] = []
 
     def view(state: SourceState, reason: str | None = None, **kw: Any) -> SourceView:
-        return SourceView(source.label, source.kind, state, reason, answers=tuple(log), **kw)
+        notes = tuple((key, str(value)) for key, value in source.describe().items()
+                      if key not in ("source", "kind"))
+        return SourceView(source.label, source.kind, state, reason, answers=tuple(log),
+                          notes=notes, **kw)
 
     try:
         # (1) The source follows the bundle's network.
