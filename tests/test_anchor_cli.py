@@ -171,3 +171,19 @@ def test_a_target_not_known_offline_is_settled_by_a_source():
     assert pow_online.indication is Indication.PASSED
     assert "whose validation fixes its target" in pow_online.message
     assert online.check("anchor.chain").indication is Indication.PASSED
+
+
+def test_electrum_on_the_command_line_settles_the_chain():
+    """--electrum HOST:PORT: a whole verification of the confirmed regtest certificate
+    PASSES with an Electrum server as the only chain source (plain TCP, said so)."""
+    from helpers.electrumserver import ElectrumServer
+
+    case = SCENARIOS / "ok-confirmed-regtest"
+    with ElectrumServer(main_chain()) as server:
+        proc = run_cli([str(case / "document.txt"), str(case / "proof.json"),
+                        "--tsa-roots", str(case / "roots.pem"), "--allow-test-mode",
+                        "--electrum", server.address, "--json"])
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    chain_check = next(c for c in json.loads(proc.stdout)["checks"] if c["id"] == "anchor.chain")
+    assert chain_check["indication"] == "PASSED"
+    assert "unauthenticated" in json.dumps(chain_check["details"]["sources"])

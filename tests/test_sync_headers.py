@@ -429,3 +429,37 @@ def test_a_symlinked_path_updates_its_target(tmp_path, long_chain):
         sync_headers(link, rpc_source(server))
     assert link.is_symlink() and real.read_bytes() == long_chain.headers_file()
 
+
+
+# --------------------------------------------------------------------------- Electrum
+
+
+def test_sync_from_an_electrum_server_over_tls(tmp_path, long_chain):
+    """--sync-headers with --electrum ssl://… and a pinned self-signed certificate:
+    headers come in blockchain.block.headers chunks, then verify offline."""
+    from helpers.electrumserver import ElectrumServer
+
+    path = tmp_path / "h.bin"
+    with ElectrumServer(served(long_chain), tls_dir=tmp_path) as server:
+        proc = cli("--sync-headers", str(path), "--electrum", server.address,
+                   "--electrum-cafile", str(server.cert), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["written"]["tipHeight"] == 40
+    assert path.read_bytes() == long_chain.headers_file()
+
+
+def test_an_unpinned_self_signed_electrum_server_is_refused(tmp_path, long_chain):
+    from helpers.electrumserver import ElectrumServer
+
+    with ElectrumServer(served(long_chain), tls_dir=tmp_path) as server:
+        proc = cli("--sync-headers", str(tmp_path / "h.bin"), "--electrum", server.address)
+    assert proc.returncode == 3 and "certificate" in proc.stderr.lower()
+    assert not (tmp_path / "h.bin").exists()
+
+
+def test_electrum_cafile_needs_electrum(tmp_path):
+    pem = tmp_path / "c.pem"
+    pem.write_text("x")
+    proc = cli("--digest", "00" * 32, str(SCENARIOS / "ok-created" / "proof.json"),
+               "--electrum-cafile", str(pem))
+    assert proc.returncode == 2 and "--electrum-cafile goes with --electrum" in proc.stderr

@@ -98,6 +98,13 @@ def _fail_usage(message: str) -> None:
               help="Bitcoin Core cookie file for --bitcoin-node.")
 @click.option("--esplora", multiple=True, metavar="URL",
               help="Esplora REST API base URL. Repeatable.")
+@click.option("--electrum", multiple=True, metavar="ADDRESS",
+              help="Electrum server, HOST:PORT (plain TCP) or ssl://HOST:PORT (TLS, the "
+                   "certificate checked). Repeatable.")
+@click.option("--electrum-cafile", "electrum_cafile", metavar="PATH",
+              type=click.Path(dir_okay=False),
+              help="Trust this certificate (PEM) for --electrum ssl:// servers, e.g. a "
+                   "self-signed one, instead of the system's roots.")
 @click.option("--headers", "headers_path", metavar="PATH", type=click.Path(),
               help="File of consecutive raw 80-byte block headers (offline chain source).")
 @click.option("--min-confirmations", type=click.IntRange(min=1),
@@ -165,6 +172,8 @@ def command(
     bitcoin_node: str | None,
     rpc_cookie: str | None,
     esplora: tuple[str, ...],
+    electrum: tuple[str, ...],
+    electrum_cafile: str | None,
     headers_path: str | None,
     min_confirmations: int,
     require_anchor: bool,
@@ -196,10 +205,11 @@ def command(
     \b
     Also:  provelio-verify --batch SOURCE [--jsonl PATH] [OPTIONS]
            provelio-verify --evidence DIR [FILE]
-           provelio-verify --sync-headers PATH (--bitcoin-node URL | --esplora URL)
+           provelio-verify --sync-headers PATH (--bitcoin-node URL | --esplora URL |
+                                                --electrum ADDRESS)
            provelio-verify --webhook BODY_FILE --signature HEX [--json]
 
-    Without --bitcoin-node, --esplora or --fetch-revocation no network connection
+    Without --bitcoin-node, --esplora, --electrum or --fetch-revocation no network connection
     is made.
     Exit status: 0 PASSED, 1 FAILED, 2 usage error, 3 INDETERMINATE.
     """
@@ -312,8 +322,12 @@ def _policy_and_sources(ctx: click.Context) -> tuple[Policy, list[chain.ChainSou
         fetch_revocation=p["fetch_revocation"],
     )
     # A headers file that does not validate is a failed source, not a usage error.
+    if p["electrum_cafile"] and not p["electrum"]:
+        raise InputError("--electrum-cafile goes with --electrum ssl://HOST:PORT")
     sources = chain.from_options(headers=p["headers_path"], bitcoin_node=p["bitcoin_node"],
-                                 rpc_cookie=p["rpc_cookie"], esplora=p["esplora"])
+                                 rpc_cookie=p["rpc_cookie"], esplora=p["esplora"],
+                                 electrum=p["electrum"],
+                                 electrum_cafile=p["electrum_cafile"])
     return policy, list(sources)
 
 

@@ -91,13 +91,9 @@ def _the_source(p: dict[str, Any]) -> chain.ChainSource:
     Raises:
         ValueError, InputError: its address or credentials are refused.
     """
-    kwargs: dict[str, Any] = {"bitcoin_node": p["bitcoin_node"], "rpc_cookie": p["rpc_cookie"],
-                              "esplora": p["esplora"]}
-    if p.get("electrum"):
-        kwargs["electrum"] = p["electrum"]
-        if p.get("electrum_cafile"):
-            kwargs["electrum_cafile"] = p["electrum_cafile"]
-    (source,) = chain.from_options(**kwargs)
+    (source,) = chain.from_options(bitcoin_node=p["bitcoin_node"], rpc_cookie=p["rpc_cookie"],
+                                   esplora=p["esplora"], electrum=p["electrum"],
+                                   electrum_cafile=p["electrum_cafile"])
     return source
 
 
