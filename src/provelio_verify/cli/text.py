@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from .._text import printable
 from ..report import VERDICT_WORDS, Indication, Report
+from ..verifier.assemble import claims, established, not_shown
 
 _COLOURS = {
     Indication.PASSED: "green",
@@ -32,7 +37,8 @@ def render_text(report: Report, *, color: bool = False) -> str:
     if cert:
         ident = cert.get("certificateId") or cert.get("publicId") or "(no id)"
         mode = "test mode" if cert.get("testMode") else "live"
-        lines.append(f"certificate  {printable(str(ident))} ({cert.get('status')}, {mode})")
+        lines.append(f"certificate  {printable(str(ident))} ({cert.get('status')}, {mode}; "
+                     "claimed by the bundle, unsigned)")
     lines.append("")
     width = max(len(c.id) for c in report.checks)
     for check in report.checks:
@@ -44,16 +50,52 @@ def render_text(report: Report, *, color: bool = False) -> str:
     if report.warnings:
         lines.append("")
         lines.extend(f"warning: {printable(w)}" for w in report.warnings)
+    data = report.to_dict()
+    lines.append("")
+    lines.extend(_claims_lines(data))
     existence = report.existence
     lines.append("")
-    if existence.get("notAfter"):
+    if report.indication is Indication.FAILED:
+        lines.append("existence: no statement - the verdict is FAILED (see the checks for why)")
+    elif existence.get("notAfter"):
         evidence = ", ".join(existence.get("evidence", []))
         lines.append(f"existed no later than {existence['notAfter']} (evidence: {evidence})")
     else:
         lines.append("existence: no evidence established a time")
+    shown = data.get("notShown")
+    limits = shown if isinstance(shown, list) else not_shown(data)
+    if limits:
+        lines.append("what this does not show:")
+        lines.extend(f"  - {printable(str(item.get('text')))}" for item in limits)
     verdict = report.indication.value
     if report.sub_indication:
         verdict += f" ({report.sub_indication.value})"
-    lines.append(paint(f"VERDICT: {verdict}", report.indication, bold=True)
-                 + f" - {VERDICT_WORDS[report.indication]}")
+    words = VERDICT_WORDS[report.indication]
+    if limits:
+        words += ", within the limits listed above"
+    lines.append(paint(f"VERDICT: {verdict}", report.indication, bold=True) + f" - {words}")
     return "\n".join(lines)
+
+
+def _claims_lines(data: Mapping[str, Any]) -> list[str]:
+    """The bundle's unsigned claims, then what the evidence established and by which
+    checks (the report's ``claims`` and ``established``)."""
+    claimed = data.get("claims")
+    claimed = claimed if isinstance(claimed, Mapping) else claims(data)
+    found = data.get("established")
+    found = found if isinstance(found, Mapping) else established(data)
+    lines = []
+    if claimed:
+        lines.append("claims of the bundle (unsigned: nothing signs them, no check "
+                     "establishes them):")
+        lines.extend(f"  {k:<13} {printable(_claim_text(v))}" for k, v in claimed.items())
+    if found:
+        lines.append("established by the evidence:")
+        for k, v in found.items():
+            by = ", ".join(str(c) for c in v.get("establishedBy", []))
+            lines.append(f"  {k:<13} {printable(str(v.get('value')))} (by {by})")
+    return lines
+
+
+def _claim_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

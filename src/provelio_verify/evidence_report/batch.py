@@ -115,7 +115,7 @@ def _index(reports: Sequence[ReportDict], full: Sequence[bool]) -> str:
             f'<tr><td class="num">{label}</td><td class="wrap">{e(subject_name(report))}</td>'
             f"<td>{maybe(get(report.get('subject'), 'sha256'))}</td>"
             f"<td>{indication_html(report.get('indication'))}<br>{why}</td>"
-            f"<td>{e(get(report.get('existence'), 'notAfter') or '')}</td></tr>")
+            f"<td>{e(_not_after(report))}</td></tr>")
     return ('<table><thead><tr><th class="num">#</th><th>subject</th><th>SHA-256</th>'
             "<th>verdict</th><th>existed no later than</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
@@ -128,3 +128,10 @@ def _distinct(values: Any) -> list[Any]:
         if value is not None:
             seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
     return list(seen.values())
+
+
+def _not_after(report: ReportDict) -> str:
+    """A row's existence column: empty on FAILED (a FAILED item states only why)."""
+    if report.get("indication") == Indication.FAILED.value:
+        return ""
+    return str(get(report.get("existence"), "notAfter") or "")

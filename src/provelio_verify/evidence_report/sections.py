@@ -83,14 +83,18 @@ def _verdict(report: ReportDict) -> str:
     sub = report.get("subIndication")
     lines = [f'<p class="word">{e(indication)}'
              + (f' <span class="sub">({e(sub)})</span>' if sub else "") + "</p>",
-             f"<p>In plain words: {e(verdict_words(indication))}.</p>"]
+             f"<p>In plain words: {e(verdict_words(indication))}"
+             + (", within the limits listed below" if report.get("notShown") else "")
+             + ".</p>"]
     decider = deciding_check(report)
     if decider is not None:
         lines.append(f"<p>Decided by the check <code>{e(decider.get('id'))}</code>: "
                      f"{e(decider.get('message'))}</p>")
     existence = report.get("existence")
     not_after = get(existence, "notAfter")
-    if not_after:
+    if indication == Indication.FAILED.value:
+        lines.append(f"<p>{e(NO_EXISTENCE_ON_FAILED)}.</p>")
+    elif not_after:
         lines.append(f"<p>The evidence shows that this data existed no later than "
                      f"<strong>{e(not_after)}</strong> ({e(_evidence_words(existence))}).</p>")
     else:
@@ -98,7 +102,25 @@ def _verdict(report: ReportDict) -> str:
     if get(report.get("certificate"), "testMode") is True:
         lines.append('<p class="banner">This is a test-mode certificate: it is not '
                      "evidence.</p>")
+    lines.append(not_shown_html(report))
     return f'<div class="verdict {cls}">{"".join(lines)}</div>'
+
+
+#: What a FAILED report says instead of a time of existence (it gives only why).
+NO_EXISTENCE_ON_FAILED = ("The verdict is FAILED: this report makes no statement about "
+                          "when the data existed")
+
+
+def not_shown_html(report: ReportDict) -> str:
+    """The report's ``notShown`` list, under "What this does not show"."""
+    items = report.get("notShown")
+    items = [i for i in items if isinstance(i, Mapping)] if isinstance(items, list) else []
+    if not items:
+        return ('<div class="not-shown"><p><strong>What this does not show:</strong> '
+                "nothing beyond the checks' own scope is listed.</p></div>")
+    rows = "".join(f'<li data-id="{e(i.get("id"))}">{e(i.get("text"))}</li>' for i in items)
+    return (f'<div class="not-shown"><p><strong>What this does not show:</strong></p>'
+            f"<ul>{rows}</ul></div>")
 
 
 def _evidence_words(existence: Any) -> str:
@@ -128,14 +150,36 @@ def _certificate(report: ReportDict, level: int) -> str:
     cert = report.get("certificate")
     if not isinstance(cert, Mapping):
         return '<p>The bundle is malformed: no certificate record could be read.</p>'
+    claimed = report.get("claims")
+    claimed = claimed if isinstance(claimed, Mapping) else {}
     modes = {True: "test mode (not evidence)", False: "live"}
     rows = [(label, modes[cert[key]] if key == "testMode" and isinstance(cert[key], bool)
-             else value_html(cert[key])) for key, label in CERTIFICATE_FIELDS if key in cert]
+             else value_html(cert[key]) + (UNSIGNED_MARK if key in claimed else ""))
+            for key, label in CERTIFICATE_FIELDS if key in cert]
     known = {key for key, _ in CERTIFICATE_FIELDS} | {"metadata"}
     rows += [(str(k), value_html(v)) for k, v in cert.items() if k not in known]
-    return (kv_table(rows) + f"<h{level}>Metadata</h{level}>"
+    return (_established_html(report, level) + f"<h{level}>Claims of the bundle</h{level}>"
+            f'<p class="note">{e(CLAIMS_NOTE)}.</p>'
+            + kv_table(rows) + f"<h{level}>Metadata</h{level}>"
             '<p class="note">As written in the bundle: echoed, never interpreted or '
-            "checked.</p>" + value_html(cert.get("metadata")))
+            "checked; an unsigned claim.</p>" + value_html(cert.get("metadata")))
+
+
+#: What the report says of the bundle's certificate fields (the ``claims`` key).
+CLAIMS_NOTE = ("Unsigned claims: file name, file type, certificate id, public id, created "
+               "at, metadata and status are what the bundle says; nothing signs them and no "
+               "check establishes them")
+UNSIGNED_MARK = ' <span class="muted">(unsigned claim)</span>'
+
+
+def _established_html(report: ReportDict, level: int) -> str:
+    found = report.get("established")
+    found = found if isinstance(found, Mapping) else {}
+    rows = [(str(k), f"{value_html(get(v, 'value'))} <span class=\"muted\">established by "
+             + e(", ".join(str(c) for c in (get(v, "establishedBy") or []))) + "</span>")
+            for k, v in found.items()]
+    body = kv_table(rows) if rows else "<p>Nothing was established by the evidence.</p>"
+    return f"<h{level}>Established by the evidence</h{level}>{body}"
 
 
 def _times(report: ReportDict) -> str:
@@ -147,7 +191,9 @@ def _times(report: ReportDict) -> str:
         ("genTime (as the token states)", maybe(get(times, "genTime"))),
         ("block time (as the block header states)", maybe(get(times, "blockTime"))),
         ("existed no later than (existence.notAfter)",
-         f"<strong>{e(not_after)}</strong> ({e(_evidence_words(existence))})" if not_after
+         f'<span class="muted">{e(NO_EXISTENCE_ON_FAILED)}</span>'
+         if report.get("indication") == Indication.FAILED.value
+         else f"<strong>{e(not_after)}</strong> ({e(_evidence_words(existence))})" if not_after
          else '<span class="muted">no evidence established a time</span>'),
         ("created at (claimed by the bundle, not evidence)", maybe(get(cert, "createdAt"))),
         ("verified at (this tool's clock)", maybe(report.get("verifiedAt"))),

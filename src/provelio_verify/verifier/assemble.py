@@ -20,7 +20,14 @@ from .._version import __version__
 from ..bundle import Bundle
 from ..howto import how_to_check
 from ..policy import Policy
-from ..report import ANCHOR_CHECKS, TIMESTAMP_EVIDENCE_CHECKS, TOOL_NAME, Report
+from ..report import (
+    ANCHOR_CHECKS,
+    TIMESTAMP_EVIDENCE_CHECKS,
+    TOOL_NAME,
+    Indication,
+    Report,
+    SubIndication,
+)
 from . import anchor as _anchor_steps
 from . import timestamp as _timestamp_steps
 
@@ -121,7 +128,126 @@ def evidence_keys(
         "environment": environment(),
         "trustAnchors": trust_anchors(policy.tsa_roots),
         "howToCheck": how_to_check(report, bundle),
+        **limits_keys(report),
     }
+
+
+#: Certificate fields that nothing signs: the bundle says so, no check establishes them.
+CLAIM_FIELDS = ("fileName", "fileType", "certificateId", "publicId", "createdAt",
+                "metadata", "status")
+
+
+def limits_keys(report: Mapping[str, Any]) -> dict[str, Any]:
+    """``claims``, ``established`` and ``notShown`` (docs/evidence-report.md), from the
+    report's JSON so far: what the bundle merely says, what the checks that PASSED
+    establish (and which checks), and what this verdict does not show."""
+    return {"claims": claims(report), "established": established(report),
+            "notShown": not_shown(report)}
+
+
+def _checks(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    checks = report.get("checks")
+    if not isinstance(checks, list):
+        return {}
+    return {str(c.get("id")): c for c in checks if isinstance(c, Mapping)}
+
+
+def _is(check: Mapping[str, Any] | None, indication: Indication) -> bool:
+    return check is not None and check.get("indication") == indication.value
+
+
+def claims(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The certificate fields the bundle states that nothing signs, as written."""
+    cert = report.get("certificate")
+    if not isinstance(cert, Mapping):
+        return {}
+    return {k: cert[k] for k in CLAIM_FIELDS if k in cert and cert[k] is not None}
+
+
+def established(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Each value the evidence established, with the checks that PASSED to establish it.
+    On FAILED no time is given: the report states no existence then, only why."""
+    checks = _checks(report)
+    out: dict[str, Any] = {}
+    if not _is(checks.get("file.sha256"), Indication.PASSED):
+        return out
+    subject = report.get("subject")
+    subject = subject if isinstance(subject, Mapping) else {}
+    out["sha256"] = {"value": subject.get("sha256"), "establishedBy": ["file.sha256"]}
+    if subject.get("size") is not None:
+        out["fileSize"] = {"value": subject.get("size"), "establishedBy": ["file.sha256"]}
+    if report.get("indication") == Indication.FAILED.value:
+        return out
+    times = report.get("times")
+    times = times if isinstance(times, Mapping) else {}
+    existence = report.get("existence")
+    existence = existence if isinstance(existence, Mapping) else {}
+    evidence = existence.get("evidence")
+    evidence = evidence if isinstance(evidence, list) else []
+    if "rfc3161" in evidence and times.get("genTime"):
+        out["genTime"] = {"value": times["genTime"],
+                          "establishedBy": ["file.sha256", *TIMESTAMP_EVIDENCE_CHECKS]}
+    if "bitcoin" in evidence and times.get("blockTime"):
+        out["blockTime"] = {"value": times["blockTime"],
+                            "establishedBy": ["file.sha256", *ANCHOR_CHECKS]}
+    if existence.get("notAfter"):
+        out["notAfter"] = {"value": existence["notAfter"],
+                           "establishedBy": [f"evidence: {k}" for k in evidence]}
+    return out
+
+
+def not_shown(report: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What this verdict does not show, computed from the checks' results: each entry
+    ``{"id": …, "text": …}`` (ids: ``anchor-pending``, ``revocation-unknown``,
+    ``best-chain-not-established``, ``beyond-checkpoints``, ``test-mode``,
+    ``chosen-trust-anchors``)."""
+    checks = _checks(report)
+    out: list[dict[str, str]] = []
+
+    def add(ident: str, text: str) -> None:
+        out.append({"id": ident, "text": text})
+
+    pending = [cid for cid in ANCHOR_CHECKS if _is(checks.get(cid), Indication.INDETERMINATE)
+               and checks[cid].get("subIndication") == SubIndication.ANCHOR_PENDING.value]
+    if pending:
+        add("anchor-pending", "the Bitcoin anchor is pending: nothing shows the digest was "
+            "written to Bitcoin (" + ", ".join(pending) + " ANCHOR_PENDING); the time rests on "
+            "the TSA's word alone")
+    revocation = checks.get("timestamp.revocation")
+    if _is(revocation, Indication.INDETERMINATE):
+        add("revocation-unknown", "the TSA certificate's revocation status is unknown "
+            f"(timestamp.revocation {revocation.get('subIndication') if revocation else ''}): "
+            "a certificate revoked before genTime would not be noticed; give a CRL or "
+            "OCSP response, or --fetch-revocation")
+    chain = checks.get("anchor.chain")
+    if _is(chain, Indication.INDETERMINATE) and chain is not None \
+            and chain.get("subIndication") != SubIndication.ANCHOR_PENDING.value:
+        add("best-chain-not-established", "that the anchor block is in Bitcoin's best chain "
+            f"with enough confirmations was not established (anchor.chain "
+            f"{chain.get('subIndication')}): name a chain source (--headers, --bitcoin-node, "
+            "--esplora)")
+    above = [cid for cid in ANCHOR_CHECKS if _above_checkpoints(checks.get(cid))]
+    if above:
+        add("beyond-checkpoints", "the anchor block is above the last checkpoint shipped "
+            "with this tool (" + ", ".join(above) + " details.checkpoint): no shipped data "
+            "vouches for its chain; only the chain source chosen does")
+    cert = report.get("certificate")
+    if isinstance(cert, Mapping) and cert.get("testMode") is True:
+        add("test-mode", "this is a test-mode certificate: it is not evidence")
+    if _is(checks.get("timestamp.chain"), Indication.PASSED):
+        policy = report.get("policy")
+        policy = policy if isinstance(policy, Mapping) else {}
+        system = " and the operating system's root store" if policy.get("systemRoots") else ""
+        add("chosen-trust-anchors", "the TSA's certificate path ends at trust anchors you "
+            f"chose ({policy.get('tsaRoots', 0)} given with --tsa-roots{system}): the "
+            "report shows the path is valid to them, not that they deserve trust")
+    return out
+
+
+def _above_checkpoints(check: Mapping[str, Any] | None) -> bool:
+    details = check.get("details") if check is not None else None
+    row = details.get("checkpoint") if isinstance(details, Mapping) else None
+    return isinstance(row, Mapping) and row.get("anchorAbove") is True
 
 
 def environment() -> dict[str, Any]:
