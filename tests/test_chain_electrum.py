@@ -7,6 +7,7 @@ from __future__ import annotations
 import pickle
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,6 +25,7 @@ from provelio_verify.chain.sync import sync_headers
 from provelio_verify.core.anchor.bitcoin import NETWORKS, BlockHeader, Network, dsha256
 from provelio_verify.core.anchor.transaction import check_inclusion
 from provelio_verify.errors import HeadersSyncError, SourceInvalid, SourceUnavailable
+from provelio_verify.net import network_budget
 from provelio_verify.net.electrum import parse_address
 
 TXID = "5aaf2d54b40c16d261c22cd606ffc9821f857eb1fa68f95c60284a40c4bb062f"
@@ -521,3 +523,42 @@ def test_a_connection_closed_by_the_server_is_reopened():
             s.fresh_tip_height()
         assert s.fresh_tip_height() == 10
     assert server.connections == 2
+
+
+# --------------------------------------------------------------------------- time
+
+
+def test_a_server_dripping_its_answer_is_cut_off_at_the_deadline():
+    class Dripping(ElectrumServer):
+        """Answers server.version at once, then every answer a byte each 0.1 s: each
+        read arrives within any per-read timeout; only a deadline ends it."""
+
+        def _serve(self, handler) -> None:
+            write, written = handler.wfile.write, []
+
+            def slow(data: bytes) -> int:
+                written.append(data)
+                if len(written) == 1:
+                    return write(data)
+                for i in range(len(data)):
+                    write(data[i:i + 1])
+                    handler.wfile.flush()
+                    time.sleep(0.1)
+                return len(data)
+
+            handler.wfile.write = slow
+            super()._serve(handler)
+
+    with Dripping(main_chain()) as server:
+        started = time.monotonic()
+        with pytest.raises(SourceUnavailable, match="timed out after 0.5 s"):
+            source(server, timeout=0.5).tip_height()
+        assert time.monotonic() - started < 2.0
+
+
+def test_no_request_once_the_verifications_network_budget_is_spent():
+    with ElectrumServer(main_chain()) as server:
+        s = source(server)
+        with network_budget(-1.0), pytest.raises(SourceUnavailable, match="budget is spent"):
+            s.tip_height()
+    assert server.requests == []

@@ -5,11 +5,14 @@ or opens a socket to another machine, and it imports nothing of the package but
 - ``http.py``: :class:`HttpClient` (bounded timeouts, retries, ``Retry-After``, a size
   cap, a wall-clock deadline per request and a budget per verification); every foreign
   exception becomes :class:`~provelio_verify.errors.NetworkError`.
+- ``electrum.py``: :class:`~provelio_verify.net.electrum.LineRpcClient`, the Electrum
+  protocol's line-delimited JSON-RPC over TCP or TLS (bounded lines, deadlines,
+  ``server.version`` first), for :class:`~provelio_verify.chain.ElectrumSource`.
 - ``revocation.py``: fetching the CRLs and OCSP answers a TSA certificate names (under
   ``--fetch-revocation`` only, and only once the path to a user root is established).
 
 Nothing constructs an ``HttpClient`` unless the user named a source (a node, an
-explorer, or ``--fetch-revocation``); a default verification opens no socket.
+explorer, an Electrum server, or ``--fetch-revocation``); a default verification opens no socket.
 """
 
 from ..errors import NetworkError
