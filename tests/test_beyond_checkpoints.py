@@ -86,7 +86,7 @@ def test_chain_above_the_checkpoints_says_so_and_how_to_settle_it(monkeypatch):
     assert verdict(check) == (Indication.INDETERMINATE, SubIndication.NO_CHAIN_SOURCE)
     message = check.message
     assert message.startswith("no chain source was chosen (--headers, --bitcoin-node, "
-                              "--esplora): offline verification established")
+                              "--esplora, --electrum): offline verification established")
     assert f"block height {HEIGHT} is above the last shipped checkpoint" in message
     assert "so no shipped data vouches for it: build a local header chain once with " \
         "`provelio-verify --sync-headers PATH`" in message

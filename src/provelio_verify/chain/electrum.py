@@ -18,9 +18,10 @@ Requests (protocol 1.4; ``cp_height`` is never used, electrs lacks it):
   status is answerable for the blocks whose height this source learned from an earlier
   answer (a height asked, the tip), and for the genesis blocks and the shipped
   checkpoints (where ``--sync-headers`` starts). The verifier asks a height before
-  its hash (``anchor.chain``'s survey); a bundle without its header group is asked
-  ``header(hash)`` first, which this source cannot answer (it says so, and another
-  source may supply the header);
+  its hash (``anchor.chain``'s survey, and before ``header(hash)`` when the bundle
+  lacks its header group), so the block's header is found at the bundle's claimed
+  height and hashed against its hash; a block whose height it never learned it
+  cannot give (it says so, and another source may);
 - ``blockchain.headers.subscribe``: the tip (height and header, hashed here);
 - ``blockchain.transaction.get`` and ``blockchain.transaction.get_merkle(txid, height)``
   only when the bundle lacks the transaction or its branch;

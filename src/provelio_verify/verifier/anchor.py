@@ -284,9 +284,7 @@ class _Steps:
             return CheckIndeterminate(SubIndication.NO_CHAIN_SOURCE,
                                       "the bundle holds no header, txIndex and merkleBranch, and "
                                       f"no chain source was chosen to supply them; {by_hand}")
-        got = self._first_answer(
-            self._group_asked,
-            lambda source, log: BlockHeader.parse(source.header(self.block_hash, log)))
+        got = self._first_answer(self._group_asked, self._header_from)
         if isinstance(got, tuple):
             return got[0]
         return CheckIndeterminate(SubIndication.TRY_LATER,
@@ -294,6 +292,14 @@ class _Steps:
                                   f"{self.block_hash} (" + "; ".join(got)
                                   + f"); try again later, or {by_hand}",
                                   _sources_details(self._group_asked))
+
+    def _header_from(self, source: ChainSource, log: list[dict[str, Any]]) -> BlockHeader:
+        # The claimed height is asked first: a source that finds headers by height only
+        # (Electrum) learns where to look, and the others answer it from the cache when
+        # anchor.chain's survey asks it again. The header found is still hashed against
+        # the bundle's block hash before it is believed.
+        source.block_hash(self.block.height, log)
+        return BlockHeader.parse(source.header(self.block_hash, log))
 
     def inclusion(self) -> Passed[BlockHeader]:
         assert self.anchor.transaction is not None
@@ -471,8 +477,8 @@ class _Steps:
                   if above else "settle it with a chain source, or by hand: ")
         raise CheckIndeterminate(
             SubIndication.NO_CHAIN_SOURCE,
-            f"no chain source was chosen (--headers, --bitcoin-node, --esplora): offline "
-            f"verification established {established}, but not that block "
+            "no chain source was chosen (--headers, --bitcoin-node, --esplora, --electrum): "
+            f"offline verification established {established}, but not that block "
             f"{self.block_hash} is in the best chain, nor how deep; {settle}{by_hand}",
             {"blockHash": self.block_hash, "height": height,
              "minConfirmations": self.min_conf,
