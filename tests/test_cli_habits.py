@@ -63,9 +63,63 @@ def test_quiet_prints_nothing_and_keeps_the_status(tmp_path, scenario, status):
     assert proc.stdout == "" and loud.stdout != ""
 
 
-def test_quiet_with_batch_is_refused_until_batches_have_it(tmp_path):
-    proc = run_cli(["--batch", str(tmp_path), "-q"])
-    assert proc.returncode == 2 and "-q" in proc.stderr
+def _mixed_batch(tmp_path):
+    src = tmp_path / "batch"
+    src.mkdir()
+    for name in ("good.txt", "bad.txt"):
+        shutil.copy(OK / "document.txt", src / name)
+        shutil.copy(OK / "proof.json", src / f"{name}.proof.json")
+    (src / "bad.txt").write_bytes(b"not the document\n")
+    return src
+
+
+def test_quiet_batch_prints_only_the_items_that_did_not_pass(tmp_path):
+    src = _mixed_batch(tmp_path)
+    quiet = run_cli(["--batch", str(src), "-q", *ROOTS])
+    loud = run_cli(["--batch", str(src), *ROOTS])
+    assert quiet.returncode == loud.returncode == 1
+    assert quiet.stdout.splitlines() == [line for line in loud.stdout.splitlines()
+                                         if line.startswith("FAILED ")]
+    assert "bad.txt" in quiet.stdout and "good.txt" not in quiet.stdout
+    assert "BATCH VERDICT" in loud.stdout and "BATCH VERDICT" not in quiet.stdout
+
+
+def test_batch_progress_is_drawn_on_a_terminal_only_if_it_can_erase_a_line(tmp_path):
+    src = _mixed_batch(tmp_path)
+    env = dict(os.environ, NO_COLOR="1")
+    drawn = run_on_terminal(["--batch", str(src), *ROOTS], tmp_path, stream="stderr",
+                            env={**env, "TERM": "xterm"})
+    dumb = run_on_terminal(["--batch", str(src), *ROOTS], tmp_path, stream="stderr",
+                           env={**env, "TERM": "dumb"})
+    assert "\x1b[K" in drawn and "items/s" in drawn
+    assert dumb == ""
+    to_file = run_cli(["--batch", str(src), *ROOTS])
+    assert "\r" not in to_file.stderr and "\x1b" not in to_file.stderr
+
+
+def test_a_streamed_manifest_progress_states_no_guessed_total(tmp_path):
+    from provelio_verify.batch import BatchSummary
+    from provelio_verify.cli.batch import Progress
+    streaming = BatchSummary(total=40, done=10, bytes_done=2048)
+    line = Progress.line(streaming, 2.0)
+    assert line.startswith("[10/40+]") and "ETA" not in line and "%" not in line
+    assert "still reading the item list" in line
+    read = BatchSummary(total=40, done=10, bytes_done=2048, discovered=True)
+    assert Progress.line(read, 2.0).startswith("[10/40]  25.0%")
+
+
+def test_a_manifest_batch_streams_and_refuses_an_existing_output_that_is_an_item(tmp_path):
+    src = _mixed_batch(tmp_path)
+    rows = ["file,proof"] + [f"{src / n},{src / n}.proof.json" for n in ("good.txt", "bad.txt")]
+    manifest = tmp_path / "items.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    before = (src / "bad.txt").read_bytes()
+    refused = run_cli(["--batch", str(manifest), "--jsonl", str(src / "bad.txt"), *ROOTS])
+    assert refused.returncode == 2 and "bad.txt" in refused.stderr
+    assert (src / "bad.txt").read_bytes() == before  # nothing the user gave is lost
+    done = run_cli(["--batch", str(manifest), "--jsonl", str(tmp_path / "out.jsonl"), *ROOTS])
+    assert done.returncode == 1, done.stderr
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
 
 
 def test_quiet_and_json_do_not_go_together():

@@ -87,6 +87,8 @@ class BatchSummary:
     notes: list[str] = field(default_factory=list)
     #: Every item of the source was verified (its end was reached, nothing interrupted).
     complete: bool = False
+    #: The source's end was read: ``total`` is its length, not the items read so far.
+    discovered: bool = False
 
     def add(self, outcome: ItemOutcome) -> None:
         self.done += 1
@@ -537,6 +539,7 @@ def run_batch(
         summary.total = len(items)
         summary.bytes_total = sum(item.size for item in items)
         source: Iterable[BatchItem] = items
+        summary.discovered = True
     else:
         source = _counted(items, summary)
     guard = _CtrlC()
@@ -561,6 +564,7 @@ def _counted(items: Iterable[BatchItem], summary: BatchSummary) -> Iterator[Batc
         summary.total += 1
         summary.bytes_total += item.size
         yield item
+    summary.discovered = True
 
 
 def _deliver(outcome: ItemOutcome, summary: BatchSummary,

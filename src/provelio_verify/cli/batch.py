@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -23,7 +24,9 @@ MESSAGE_WIDTH = 160
 
 
 class Progress:
-    """Items and bytes done, rate and ETA, redrawn on one stderr line (terminal only)."""
+    """Items and bytes done, rate and ETA, redrawn on one stderr line: only on a terminal
+    that can erase a line (see :func:`progress_wanted`), so a file or a pipe never gets
+    its control sequences."""
 
     def __init__(self, stream: IO[str], enabled: bool, clock: Any = time.monotonic) -> None:
         self.stream = stream
@@ -47,6 +50,11 @@ class Progress:
     @staticmethod
     def line(summary: BatchSummary, elapsed: float) -> str:
         rate = summary.done / elapsed if elapsed > 0 else 0.0
+        if not summary.discovered:
+            # A streamed source's length is not known until its end is read: the count
+            # so far, and no percentage or ETA that would be a guess.
+            return (f"[{summary.done}/{summary.total}+]  {_size(summary.bytes_done)}  "
+                    f"{rate:,.0f} items/s  (still reading the item list)")
         remaining = summary.total - summary.done
         if summary.bytes_total and summary.bytes_done:
             # Bytes dominate when files are large; items when they are small.
@@ -64,6 +72,12 @@ class Progress:
         if self.shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+
+
+def progress_wanted(stream: IO[str]) -> bool:
+    """Progress is drawn on a terminal only, and not on one that cannot erase a line
+    (``TERM=dumb``, as Emacs' shell sets)."""
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
 
 
 def _size(n: int) -> str:
@@ -125,16 +139,19 @@ def run(
     reports: list[dict[str, Any]] | None = None,
     executor: Executor | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    quiet: bool = False,
 ) -> BatchSummary:
     """Run the batch, printing as items finish; return the summary.
 
     ``items`` may be a list or a stream (:func:`provelio_verify.batch.stream`): output
     starts with the first items, whatever the source's length. With ``jsonl`` each
     worker renders its items' JSON lines, and this process only writes their bytes
-    (to a binary stream, or to a text stream's buffer).
+    (to a binary stream, or to a text stream's buffer). ``quiet``: only the lines of
+    items that did not PASS, no progress and no summary (the exit status tells the
+    batch's verdict).
     """
     summary = BatchSummary(notes=list(notes))
-    progress = Progress(sys.stderr, enabled=sys.stderr.isatty())
+    progress = Progress(sys.stderr, enabled=not quiet and progress_wanted(sys.stderr))
     short: list[dict[str, Any]] = []
     write = _line_writer(jsonl) if jsonl is not None else None
 
@@ -147,6 +164,9 @@ def run(
         if as_json:
             short.append({"name": outcome.item.name, "indication": outcome.indication.value,
                           "subIndication": outcome.sub_indication})
+        elif quiet:
+            if outcome.indication is not Indication.PASSED:
+                click.echo(item_line(outcome, color), color=color)
         else:
             progress.clear()
             click.echo(item_line(outcome, color), color=color)
@@ -159,7 +179,7 @@ def run(
     progress.clear()
     if as_json:
         click.echo(json.dumps({"summary": summary.to_dict(), "items": short}, indent=2))
-    else:
+    elif not quiet:
         click.echo(summary_table(summary), color=color)
     return summary
 

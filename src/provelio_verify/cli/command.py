@@ -6,7 +6,7 @@ import os
 import shlex
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
@@ -14,7 +14,7 @@ import click
 from .. import chain
 from .._text import printable
 from .._version import __version__
-from ..batch import discover
+from ..batch import BatchItem, discover, stream
 from ..bundle import MAX_BUNDLE_BYTES
 from ..capsule import load_capsule, reverify, save_capsule
 from ..errors import InputError
@@ -66,7 +66,7 @@ class _Progress:
         self.bar: Any = None
 
     def on_size(self, size: int) -> None:
-        if size > PROGRESS_THRESHOLD and sys.stderr.isatty():
+        if size > PROGRESS_THRESHOLD and batch_cli.progress_wanted(sys.stderr):
             self.bar = click.progressbar(length=size, label="hashing", file=sys.stderr,
                                          show_eta=True, show_percent=True)
             self.bar.__enter__()
@@ -159,7 +159,7 @@ def _fail_usage(message: str) -> None:
               help="With --webhook: how far the delivery's timestamp may be from now.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print no report: the exit status tells the verdict (errors still go "
-                   "to stderr).")
+                   "to stderr). With --batch: only the lines of items that did not PASS.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="provelio-verify")
 @click.pass_context
@@ -223,8 +223,6 @@ def command(
         return
     if quiet and as_json:
         _fail_usage("-q prints no report and --json prints one: give one of them")
-    if quiet and batch_source is not None:
-        _fail_usage("-q goes with a single verification (a batch prints its own summary)")
     if evidence_dir is not None:
         _evidence(ctx, evidence_dir, paths, as_json=as_json, html_path=html_path,
                   pdf_path=pdf_path, verbose=verbose, quiet=quiet)
@@ -266,7 +264,8 @@ def command(
         raise click.UsageError(str(exc)) from None
 
     if batch_source is not None:
-        _batch(verifier, batch_source, jsonl_path, jobs, as_json, html_path, pdf_path)
+        _batch(verifier, batch_source, jsonl_path, jobs, as_json, html_path, pdf_path,
+               quiet=quiet)
         return
     progress = _Progress()
     try:
@@ -415,13 +414,20 @@ def _check_capsule_dir(folder: str, inputs: list[str | None]) -> None:
 
 
 def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | None,
-           as_json: bool, html_path: str | None, pdf_path: str | None) -> None:
+           as_json: bool, html_path: str | None, pdf_path: str | None, *,
+           quiet: bool = False) -> None:
     try:
-        items, notes = discover(source)
-        # A manifest may name files anywhere: no output may be one of them.
-        named = [p for i in items for p in (i.file, i.proof) if p]
+        items: Iterable[BatchItem]
+        if os.path.isdir(source):
+            # A folder's names are listed (and held) to be sorted anyway: its items are
+            # made up front, so progress knows the total and the bytes (an ETA).
+            items, notes = discover(source)
+        else:
+            # A manifest is streamed: a million rows start at once, and only the items
+            # in work are held.
+            items, notes = stream(source)
         for output in filter(None, (jsonl_path, html_path, pdf_path)):
-            check_output_path(output, named)
+            _check_batch_output(output, source)
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     reports: list[dict[str, Any]] | None = [] if (html_path or pdf_path) else None
@@ -435,7 +441,8 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
                     f"cannot write {jsonl_path}: {exc.strerror or exc}") from None
         color = _use_color(sys.stdout)
         summary = batch_cli.run(items, notes, verifier, jobs=jobs or os.cpu_count() or 1,
-                                jsonl=jsonl, as_json=as_json, color=color, reports=reports)
+                                jsonl=jsonl, as_json=as_json, color=color, reports=reports,
+                                quiet=quiet)
     finally:
         if jsonl is not None:
             jsonl.close()
@@ -453,6 +460,22 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     sys.exit(EXIT_CODES[summary.worst()])
+
+
+def _check_batch_output(output: str, source: str) -> None:
+    """A manifest may name files anywhere: an output that exists (and would be
+    overwritten) may be none of them, which one more streamed pass over the items
+    establishes before anything is written. An output that does not exist yet cannot be
+    an item's file: an item naming that path finds nothing and fails on its own.
+
+    Raises:
+        InputError: the output is an item's file or proof, or cannot be written.
+    """
+    if not os.path.lexists(output):
+        check_output_path(output, ())
+        return
+    items, _ = stream(source)
+    check_output_path(output, (p for i in items for p in (i.file, i.proof) if p))
 
 
 def _file_and_proof(paths: tuple[str, ...]) -> tuple[str, str]:
