@@ -134,3 +134,17 @@ def test_hostile_names_render_as_text_in_the_browser(report, tmp_path):
     assert not {"img", "script", "iframe"} & dom.tags
     assert hostile["subject"]["path"] in dom.text
     assert "<iframe src=//e.invalid>" in dom.text
+
+
+def test_chromiums_print_breaks_no_command_inside_a_word(page, report, tmp_path):
+    """Printed by the browser too (its own print engine, the page's print stylesheet),
+    every command is whole once the page's own " \\" continuations are joined."""
+    pdf = tmp_path / "report.pdf"
+    proc = run_chromium(CHROMIUM, f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                        file_url(page))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages)
+    joined = re.sub(r" \\\n(?:    |#   )", " ", text)
+    lines = {" ".join(line.split()) for line in joined.splitlines()}
+    for command in (c for s in report["howToCheck"] for c in s["commands"]):
+        assert " ".join(command.split()) in lines, command

@@ -8,15 +8,19 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pypdf
 import pytest
+from test_chain_sources import main_chain
 
+from helpers.chainservers import BitcoinRpcServer, EsploraServer
 from helpers.common import SCENARIOS, run_cli
 from helpers.reports import PageParts, made_up
 from provelio_verify import CHECK_IDS, InputError
@@ -233,3 +237,127 @@ def test_cli_pdf_without_weasyprint_is_a_usage_error(case, tmp_path, failure, wo
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""  # nothing verified, nothing written
     assert not (case / "report.pdf").exists() and not (case / "report.html").exists()
+
+
+# ------------------------------------------------------------------ a confirmed certificate's PDF
+# (issue 10, item 5): the verdict, the facts and the re-check steps first, the raw answers
+# of the chain sources once in an appendix, commands never broken inside a word, and at
+# most six pages.
+
+CONFIRMED = SCENARIOS / "ok-confirmed-regtest"
+CONFIRMED_ARGS = ["document.txt", "proof.json", "--tsa-roots", "roots.pem",
+                  "--allow-test-mode", "--headers", "headers.bin"]
+#: What follows " \" and a newline on a continued command line (markup.wrap_command).
+CONTINUED = re.compile(r" \\\n(?:    |#   )")
+
+
+def _confirmed_pdf(folder: Path, sources: str) -> tuple[dict[str, object], str]:
+    """The JSON report and the PDF text of the confirmed scenario, verified with the
+    headers file alone or with it, a Bitcoin Core node and two Esplora servers (loopback
+    servers serving the scenario's chain): four sources with the same answers."""
+    pdf = folder / f"confirmed-{sources}.pdf"
+    if sources == "headers":
+        proc = run_cli([*CONFIRMED_ARGS, "--pdf", str(pdf), "--json"], cwd=CONFIRMED)
+    else:
+        with EsploraServer(main_chain()) as esplora, BitcoinRpcServer(main_chain()) as node:
+            proc = run_cli([*CONFIRMED_ARGS, "--bitcoin-node", node.url_with_credentials(),
+                            "--esplora", esplora.url, "--esplora", esplora.url + "/",
+                            "--pdf", str(pdf), "--json"], cwd=CONFIRMED)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    reader = pypdf.PdfReader(pdf)
+    pages = [page.extract_text() for page in reader.pages]
+    return report, "\f".join(pages)
+
+
+@pytest.fixture(scope="module", params=["headers", "four-sources"])
+def confirmed(request, tmp_path_factory):
+    return _confirmed_pdf(tmp_path_factory.mktemp("confirmed"), request.param)
+
+
+def test_a_confirmed_certificates_pdf_is_at_most_six_pages(confirmed):
+    report, text = confirmed
+    chain = next(c for c in report["checks"] if c["id"] == "anchor.chain")
+    assert report["indication"] == "PASSED" and chain["indication"] == "PASSED"
+    assert report["certificate"]["status"] == "confirmed"
+    pages = text.split("\f")
+    assert len(pages) <= 6, len(pages)
+
+
+def test_the_verdict_facts_and_steps_come_before_the_appendix(confirmed):
+    report, text = confirmed
+    pages = text.split("\f")
+    order = ["PASSED", "1. Subject", "Established by the evidence", "Claims of the bundle",
+             "4. Checks", "5. Verify it yourself", "APPENDIX", "A. Details of the checks",
+             "B. Chain sources and their answers"]
+    where = [text.index(heading) for heading in order]
+    assert where == sorted(where), list(zip(order, where, strict=True))
+    steps_page = next(n for n, page in enumerate(pages, start=1)
+                      if "5. Verify it yourself" in page)
+    assert steps_page <= 3, steps_page
+    assert report["subject"]["sha256"] in pages[0]
+    assert report["existence"]["notAfter"] in pages[0]
+
+
+def test_the_chain_sources_answers_are_printed_once(confirmed):
+    report, text = confirmed
+    chain = next(c for c in report["checks"] if c["id"] == "anchor.chain")
+    sources = chain["details"]["sources"]
+    for source in sources:
+        assert source["source"].split("@")[-1] in text.replace("\n", "")
+    headers = {a["answer"] for s in sources for a in s["answers"] if a["question"] == "header"}
+    assert headers
+    for header in headers:  # 80-byte headers are shown by their ends, once
+        assert text.count(f"{header[:16]}…{header[-16:]}") == 1, header
+    givers: dict[str, list[int]] = {}  # each distinct answer: the sources that gave it
+    for number, source in enumerate(sources, start=1):
+        for answer in source["answers"]:
+            givers.setdefault(json.dumps(answer, sort_keys=True), []).append(number)
+    answers = text[text.index("B. Chain sources and their answers"):]
+    rows = [line for line in answers.splitlines()
+            if re.match(r"\d+ (genesis|tip|blockHash|header|blockStatus)\b", line)]
+    assert len(rows) == len(givers), rows
+    if len(sources) > 1:
+        expected = ["all" if len(g) == len(sources) else ", ".join(map(str, g))
+                    for g in givers.values()]
+        assert all(row.rstrip().endswith(" " + by)
+                   for row, by in zip(rows, expected, strict=True)), (rows, expected)
+        assert "all" in expected  # the sources agree on most: those rows are not repeated
+
+
+def _commands(report) -> list[str]:
+    return [c for step in report["howToCheck"] for c in step["commands"]]
+
+
+def test_no_command_is_broken_inside_a_word_in_the_pdf(confirmed):
+    """Each command is in the PDF's text whole, once the page's own continuations
+    (" \\", a newline, an indent) are joined: the printer broke none of them."""
+    report, text = confirmed
+    joined = " ".join(CONTINUED.sub(" ", text).split(" "))
+    lines = {" ".join(line.split()) for line in joined.splitlines()}
+    for command in _commands(report):
+        assert " ".join(command.split()) in lines, command
+    assert " \\\n    " in text  # some command was long enough to be continued
+
+
+def test_commands_copied_from_the_pdf_run(confirmed, tmp_path):
+    """The Merkle step and the header-hash command, copied from the PDF's text as they
+    are printed (continuation lines included), give what the report says."""
+    if not all(shutil.which(t) for t in ("jq", "xxd", "sha256sum", "fold", "tac")):
+        pytest.skip("jq, xxd, sha256sum, fold or tac is not installed (scripts/test installs "
+                    "them): the test runs the printed commands")
+    report, text = confirmed
+    flat = text.replace("\f", "\n")
+    merkle = flat[flat.index("(anchor.merkle-path)"):].split("\n", 1)[1]
+    merkle = merkle[:merkle.index("Expect:")]
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", merkle], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    bundle = json.loads((CONFIRMED / "proof.json").read_text())
+    assert proc.stdout.split()[-1] == bundle["anchor"]["merkleRoot"], proc.stderr
+    work = flat[flat.index("(anchor.proof-of-work)"):].split("\n", 1)[1]
+    first = work[:work.index("\n# ")]
+    assert "\\\n" in first  # the printed command is continued over two lines
+    shutil.copy(CONFIRMED / "proof.json", tmp_path / "proof.json")
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", first], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert proc.stdout.strip() == bundle["anchor"]["block"]["hash"], proc.stderr

@@ -29,7 +29,12 @@ from provelio_verify import (
     verify,
 )
 from provelio_verify.evidence_report import HOW_TO_CHECK, how_to_check, render_html
-from provelio_verify.evidence_report.markup import MAX_TABLE_DEPTH, verdict_words
+from provelio_verify.evidence_report.markup import (
+    COMMAND_WIDTH,
+    MAX_TABLE_DEPTH,
+    verdict_words,
+    wrap_command,
+)
 from provelio_verify.evidence_report.style import CSS
 
 P, F, U = Indication.PASSED, Indication.FAILED, Indication.INDETERMINATE
@@ -106,8 +111,9 @@ def test_single_report_sections(regtest_report):
     assert "This is a test-mode certificate: it is not evidence." in text
     anchor = regtest_report["trustAnchors"][0]
     assert anchor["sha256"] in text and anchor["subject"] in text
+    flat = " ".join(text.split())
     for name, version in regtest_report["environment"]["packages"].items():
-        assert f"{name}{version}" in text.replace("\n", "")
+        assert f"{name} {version}" in flat
     assert regtest_report["environment"]["openssl"]["cryptography"] in text
     assert "genTime (as the token states)" in text
     assert regtest_report["times"]["genTime"] in text
@@ -516,3 +522,117 @@ def test_the_openssl_command_rechecks_the_token_at_gen_time(name, verdict, tmp_p
     proc = subprocess.run(["bash", "-c", script], cwd=case,
                           capture_output=True, text=True, timeout=60)
     assert verdict in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------ commands, wrapped (item 5)
+
+#: What follows " \" and a newline on a continued command line.
+CONTINUED = re.compile(r" \\\n(?:    |#   )")
+LONG_COMMANDS = [
+    "openssl ts -verify -in token.der -token_in -data 'a file with spaces.txt' -CAfile "
+    "'my roots.pem' -attime 1767323045 && echo 'it said: Verification: OK, as it must'",
+    'printf %s "$(jq -r .anchor.block.header proof.json)" | xxd -r -p | sha256sum | '
+    "xxd -r -p -l 32 | sha256sum | cut -c1-64 | fold -w2 | tac | tr -d '\\n'; echo",
+    "x=$(printf '%s %s' \"quoted words that must stay together in one argument\" b | "
+    "tr ' ' '_')  # a trailing comment that is long enough to need a line of its own too",
+    "# " + " ".join(["a comment made of many words"] * 8),
+    "echo " + "f" * 120 + " tail",  # one word longer than the line: kept whole
+    "jq -r '.timestamp.extraCerts[]' proof.json | while read -r c; do printf -- "
+    "'-----BEGIN CERTIFICATE-----\\n%s\\n-----END CERTIFICATE-----\\n' "
+    '"$(printf %s "$c" | fold -w 64)"; done > extra-certs.pem',
+]
+
+
+def _all_commands():
+    commands = list(LONG_COMMANDS)
+    for name in ("ok-confirmed-regtest", "ok-created", "mainnet-481815-offline",
+                 "real-identrust", "tsa-wrong-imprint"):
+        commands += [c for s in _report(name)[HOW_TO_CHECK] for c in s["commands"]]
+    return commands
+
+
+def _shell_form(script: str) -> str:
+    """What bash makes of ``script`` (comments dropped, words normalised): the body of a
+    function holding it, as ``declare -f`` prints it."""
+    proc = subprocess.run(["bash", "-c", f"f() {{\n{script}\n:\n}}\ndeclare -f f"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_wrapped_command_is_the_same_command_to_the_shell():
+    wrapped_some = False
+    for command in _all_commands():
+        lines = wrap_command(command)
+        wrapped_some |= len(lines) > 1
+        for line in lines:  # short enough, unless one word alone is longer
+            assert len(line) <= COMMAND_WIDTH or " " not in line.strip(" \\#"), line
+        text = "\n".join(lines)
+        assert " ".join(CONTINUED.sub(" ", text).split()) == " ".join(command.split())
+        assert all(line.endswith(" \\") for line in lines[:-1]), lines
+        if not command.startswith("#") and not command.startswith("http"):
+            assert _shell_form(text) == _shell_form(command), text
+    assert wrapped_some
+
+
+def test_a_wrapped_command_keeps_quoted_words_whole():
+    lines = wrap_command(LONG_COMMANDS[2])
+    assert any('"quoted words that must stay together in one argument"' in line
+               for line in lines), lines
+    assert lines[-1].lstrip().startswith("# a trailing comment")  # a comment line of its own
+    assert wrap_command("echo " + "f" * 120 + " tail") == [  # the long word alone, whole
+        "echo \\", "    " + "f" * 120 + " \\", "    tail"]
+
+
+def test_the_page_prints_commands_wrapped_and_the_browser_may_not_wrap_them(regtest_report):
+    html_text = render_html(regtest_report)
+    blocks = re.findall(r'<pre class="commands">(.*?)</pre>', html_text, re.S)
+    assert blocks
+    text = "\n".join(PageParts(b).text for b in blocks)
+    assert " \\\n    " in text
+    for line in text.splitlines():
+        assert len(line) <= COMMAND_WIDTH or " " not in line.strip(" \\#"), line
+    joined = CONTINUED.sub(" ", text)
+    for command in (c for s in regtest_report[HOW_TO_CHECK] for c in s["commands"]):
+        assert " ".join(command.split()) in " ".join(joined.split()), command
+    rule = re.search(r"pre\.commands \{([^}]*)\}", CSS)
+    assert rule and "white-space: pre;" in rule.group(1) and "word-break: normal" in rule.group(1)
+    assert "break-all" not in rule.group(1) and "anywhere" not in rule.group(1)
+
+
+def test_commands_copied_from_the_page_run_as_printed(regtest_report, tmp_path):
+    """The Merkle step as the page shows it (continuation lines and all), pasted into a
+    shell, prints the merkleRoot."""
+    _needs("xxd", "sha256sum")
+    html_text = render_html(regtest_report)
+    step = html_text.split("(<code>anchor.merkle-path</code>)")[1]
+    block = re.search(r'<pre class="commands">(.*?)</pre>', step, re.S)
+    assert block is not None
+    script = PageParts(block.group(1)).text
+    assert " \\\n" in script
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    bundle = json.loads((SCENARIOS / "ok-confirmed-regtest" / "proof.json").read_text())
+    assert proc.stdout.split()[-1] == bundle["anchor"]["merkleRoot"], proc.stderr
+
+
+def test_the_appendix_holds_the_details_and_the_answers_once(regtest_report):
+    html_text = render_html(regtest_report)
+    page = PageParts(html_text)
+    for ident in ("verify-yourself", "appendix", "details", "chain", "policy", "environment"):
+        assert ident in page.ids, ident
+    assert html_text.index('id="verify-yourself"') < html_text.index('id="appendix"') \
+        < html_text.index('id="chain"')
+    chain = next(c for c in regtest_report["checks"] if c["id"] == "anchor.chain")
+    [source] = chain["details"]["sources"]
+    for answer in source["answers"]:
+        value = answer["answer"]
+        if isinstance(value, str) and len(value) == 64:
+            assert html_text.count(value) >= 1
+    header = next(a["answer"] for a in source["answers"] if a["question"] == "header")
+    assert html_text.count(header[:16] + "…" + header[-16:]) == 1
+    # Each check that passed has its details once, in the appendix, linked from its row.
+    for check in regtest_report["checks"]:
+        if check["indication"] == "PASSED":
+            assert f'href="#details-{check["id"]}"' in html_text, check["id"]
+            assert page.ids.count(f'details-{check["id"]}') == 1

@@ -126,18 +126,194 @@ def value_html(value: Any, depth: int = 0) -> str:
     return e(value)
 
 
+def condensed(value: Any, seen: dict[str, str] | None = None, where: str = "") -> str:
+    """Any JSON value in little room: nested objects flattened into one two-column
+    table of dotted names (``signer.subject``, ``outputs[0].value``), lists of plain
+    values on one line. Past :data:`MAX_TABLE_DEPTH` levels, JSON text.
+
+    ``seen`` (shared across calls) turns an object of three fields or more that was
+    already shown into a reference to where it was (``where`` names this value's
+    place), so a certificate named by four checks is listed once."""
+    if not isinstance(value, (Mapping, list, tuple)) or not value:
+        return value_html(value)
+    body = "".join(f'<tr><th>{e(name)}</th><td>{cell}</td></tr>'
+                   for name, cell in condensed_rows(value, seen, where))
+    return f'<table class="flat"><tbody>{body}</tbody></table>'
+
+
+def condensed_rows(value: Any, seen: dict[str, str] | None = None, where: str = ""
+                   ) -> list[tuple[str, str]]:
+    """The rows of :func:`condensed`: (dotted name, value HTML)."""
+    return _flat(value, "", 0, seen if seen is not None else {}, where)
+
+
+def inline_pairs(rows: Sequence[tuple[str, str]]) -> str:
+    """Label/value pairs (values HTML already) as one flowing paragraph."""
+    if not rows:
+        return '<p class="muted">(none)</p>'
+    pairs = " · ".join(f'<span class="pair"><span class="k">{e(label)}</span> {value}</span>'
+                       for label, value in rows)
+    return f'<p class="pairs">{pairs}</p>'
+
+
+def _flat(value: Any, name: str, depth: int, seen: dict[str, str], where: str
+          ) -> list[tuple[str, str]]:
+    if isinstance(value, (Mapping, list, tuple)) and value and depth >= MAX_TABLE_DEPTH:
+        dumped = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return [(name, f'<span class="wrap mono">{e(dumped)}</span>')]
+    if isinstance(value, Mapping) and len(value) >= 3 and name:
+        key = json.dumps(value, sort_keys=True, default=str)
+        if key in seen:
+            return [(name, f'<span class="muted">as {e(seen[key])} above</span>')]
+        seen[key] = f"{where} {name}".strip()
+    if isinstance(value, Mapping) and value:
+        rows: list[tuple[str, str]] = []
+        for field, item in value.items():
+            rows += _flat(item, f"{name}.{field}" if name else str(field), depth + 1, seen,
+                          where)
+        return rows
+    if isinstance(value, (list, tuple)) and value:
+        if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
+            return [(name, ", ".join(value_html(v) for v in value))]
+        rows = []
+        for index, item in enumerate(value):
+            rows += _flat(item, f"{name}[{index}]", depth + 1, seen, where)
+        return rows
+    return [(name, value_html(value))]
+
+
 def _text_html(text: str) -> str:
     if _HEX.fullmatch(text):
         return f'<code class="hex">{e(text)}</code>'
     return f'<span class="wrap">{e(text)}</span>'
 
 
+#: Widest command line on the page, in characters: it fits the printed A4 width at the
+#: print stylesheet's command font, so printing never wraps a command by itself.
+COMMAND_WIDTH = 96
+#: What ends a line that a command continues on the next one (the shell's own line
+#: continuation), and what starts the continuing line (in a comment, another comment).
+CONTINUATION = " \\"
+CODE_INDENT = "    "
+COMMENT_INDENT = "#   "
+
+
 def command_html(line: str) -> str:
-    """One command line; a line that is a URL becomes a link (followed only if clicked)."""
+    """One command line; a line that is a URL becomes a link (followed only if clicked).
+    A long command is wrapped by :func:`wrap_command`, the continuation marks dimmed."""
     if _URL.fullmatch(line.strip()):
         url = line.strip()
         return f'<a href="{e(url)}" rel="noreferrer noopener">{e(url)}</a>'
-    return e(line)
+    lines = wrap_command(line)
+    return "\n".join(e(part[:-len(CONTINUATION)]) + f'<span class="cont">{e(CONTINUATION)}</span>'
+                     if part.endswith(CONTINUATION) and index < len(lines) - 1 else e(part)
+                     for index, part in enumerate(lines))
+
+
+def wrap_command(line: str, width: int = COMMAND_WIDTH) -> list[str]:
+    """``line`` as lines of at most ``width`` characters that a POSIX shell runs the same
+    way: broken only at a space outside quotes (or inside ``$( )``), each broken line
+    ending with `` \\`` and the next indented; a comment goes on as another comment
+    (``#   ``). A single word longer than ``width`` stays whole (the line overflows rather
+    than break inside the word). Joining each `` \\`` + newline + indent back into a space
+    gives ``line`` again (up to runs of spaces)."""
+    if len(line) <= width or _URL.fullmatch(line.strip()):
+        return [line]
+    breaks, comment_at = _break_points(line)
+    if comment_at == 0 or (comment_at is not None and not line[:comment_at].strip()):
+        return _wrap_words(line, "", width)
+    code = line if comment_at is None else line[:comment_at].rstrip()
+    comment = None if comment_at is None else line[comment_at:]
+    out: list[str] = []
+    start, indent = 0, ""
+    while len(indent) + len(code) - start > width:
+        room = start + width - len(indent) - len(CONTINUATION)
+        fits = [b for b in breaks if start < b <= room]
+        later = [b for b in breaks if b > room]
+        if not fits and not later:
+            break
+        # Before a pipe when one is in the second half of the line, else as late as fits.
+        pipes = [b for b in fits if line[b + 1:b + 2] == "|" and b - start > (room - start) // 2]
+        at = max(pipes or fits) if fits else min(later)
+        out.append(indent + code[start:at].rstrip() + CONTINUATION)
+        start = at
+        while start < len(code) and code[start] == " ":
+            start += 1
+        indent = CODE_INDENT
+    out.append(indent + code[start:])
+    if comment is not None:
+        if len(out[-1]) + 2 + len(comment) <= width:
+            out[-1] += "  " + comment
+        else:
+            out[-1] += CONTINUATION
+            out += _wrap_words(comment, CODE_INDENT, width)
+    return out
+
+
+def _wrap_words(comment: str, indent: str, width: int) -> list[str]:
+    """A comment wrapped at spaces; continuing lines start with ``#   ``."""
+    out: list[str] = []
+    current = indent
+    for word in comment.split(" "):
+        if current.strip() and len(current) + 1 + len(word) + len(CONTINUATION) > width:
+            out.append(current + CONTINUATION)
+            current = COMMENT_INDENT + word
+        else:
+            current += (" " + word) if current.strip() else word
+    out.append(current)
+    return out
+
+
+def _break_points(line: str) -> tuple[list[int], int | None]:
+    """The spaces of ``line`` where a shell line continuation may go (outside single and
+    double quotes and backquotes; inside ``$( )`` too), and where a trailing comment
+    starts (None without one)."""
+    stack: list[str] = []
+    breaks: list[int] = []
+    word_start = True
+    i = 0
+    while i < len(line):
+        c = line[i]
+        top = stack[-1] if stack else ""
+        if top == "'":
+            if c == "'":
+                stack.pop()
+        elif c == "\\":
+            i += 2
+            word_start = False
+            continue
+        elif top == '"':
+            if c == '"':
+                stack.pop()
+            elif c == "$" and line[i + 1:i + 2] == "(":
+                stack.append("(")
+                i += 2
+                word_start = True
+                continue
+            elif c == "`":
+                stack.append("`")
+        elif top == "`":
+            if c == "`":
+                stack.pop()
+        else:
+            if c == "#" and word_start and not top:
+                return breaks, i
+            if c in "'\"`":
+                stack.append(c)
+            elif c == "$" and line[i + 1:i + 2] == "(":
+                stack.append("(")
+                i += 2
+                word_start = True
+                continue
+            elif c == "(" and top == "(":
+                stack.append("(")
+            elif c == ")" and top == "(":
+                stack.pop()
+            elif c == " ":
+                breaks.append(i)
+        word_start = c in " \t;|&("
+        i += 1
+    return breaks, None
 
 
 def section(level: int, ident: str, title: str, body: str) -> str:

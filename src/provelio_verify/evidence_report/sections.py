@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,10 +14,13 @@ from .markup import (
     anchor_id,
     checks_of,
     command_html,
+    condensed,
+    condensed_rows,
     deciding_check,
     e,
     get,
     indication_html,
+    inline_pairs,
     kv_table,
     maybe,
     section,
@@ -26,6 +31,9 @@ from .markup import (
 )
 
 NOT_KNOWN = "not recorded"
+HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
+#: The check whose details list the chain sources' answers (shown once, in appendix B).
+CHAIN_CHECK = "anchor.chain"
 EVIDENCE_NAMES = {"rfc3161": "RFC 3161 timestamp", "bitcoin": "Bitcoin anchor"}
 #: Certificate fields shown first, in this order, with their labels.
 CERTIFICATE_FIELDS = (
@@ -36,12 +44,16 @@ CERTIFICATE_FIELDS = (
 )
 
 
-
 def item_sections(
     report: ReportDict, *, prefix: str = "", level: int = 2, shared: bool = True
 ) -> list[str]:
     """The sections for one report. ``prefix`` keeps element ids unique on a batch page;
-    ``shared`` adds the trust anchors and environment (a batch page shows them once)."""
+    ``shared`` adds the trust anchors and environment (a batch page shows them once).
+
+    What a reader acts on comes first: the verdict, the facts, the checks (one line
+    each, with details where a check did not pass) and the commands to re-check it by
+    hand. The checks' details and the chain sources' raw answers follow in an appendix,
+    each once."""
     parts = [] if prefix else [_header(report)]
     parts.append(_verdict(report))
     bodies = [
@@ -49,21 +61,34 @@ def item_sections(
         ("certificate", "Certificate record", _certificate(report, level + 1)),
         ("times", "Times", _times(report)),
         ("checks", "Checks", _checks(report, prefix, level + 1)),
+        ("verify-yourself", "Verify it yourself", _how_to(report, level + 1)),
         ("warnings", "Warnings", _warnings(report)),
     ]
     if shared:
-        bodies.append(("trust", "Trust anchors", _trust(report, level + 1)))
-    bodies += [
-        ("chain", "Chain sources", _chain(report)),
-        ("policy", "Verification policy", value_html(report.get("policy"))),
-        ("verify-yourself", "Verify it yourself", _how_to(report, level + 1)),
-    ]
-    if shared:
-        bodies.append(("environment", "Tool and environment",
-                       environment_html(report.get("environment"))))
+        bodies.append(("trust", "Trust anchors",
+                       trust_anchors_html(report.get("trustAnchors"), report.get("policy"))))
     for number, (ident, title, body) in enumerate(bodies, start=1):
         parts.append(section(level, anchor_id(prefix, ident), f"{number}. {title}", body))
+    appendix = [
+        ("details", "Details of the checks", _appendix_details(report, prefix)),
+        ("chain", "Chain sources and their answers", _chain(report)),
+        ("policy", "Verification policy", _policy(report.get("policy"))),
+    ]
+    if shared:
+        appendix.append(("environment", "Tool and environment",
+                         environment_html(report.get("environment"))))
+    parts.append(f'<div class="appendix" id="{anchor_id(prefix, "appendix")}">'
+                 f'<p class="kicker">Appendix</p>')
+    for letter, (ident, title, body) in zip("ABCDEFGH", appendix, strict=False):
+        parts.append(section(level, anchor_id(prefix, ident), f"{letter}. {title}", body))
+    parts.append("</div>")
     return parts
+
+
+def _policy(policy: Any) -> str:
+    if not isinstance(policy, Mapping) or not policy:
+        return condensed(policy)
+    return inline_pairs(condensed_rows(policy))
 
 
 def _header(report: ReportDict) -> str:
@@ -187,21 +212,27 @@ def _times(report: ReportDict) -> str:
     existence = report.get("existence")
     not_after = get(existence, "notAfter")
     cert = report.get("certificate")
+    found = report.get("established")
+    shown = {k for k, v in found.items() if get(v, "value") is not None} \
+        if isinstance(found, Mapping) else set()
     rows = [
-        ("genTime (as the token states)", maybe(get(times, "genTime"))),
-        ("block time (as the block header states)", maybe(get(times, "blockTime"))),
-        ("existed no later than (existence.notAfter)",
+        ("genTime", "genTime (as the token states)", maybe(get(times, "genTime"))),
+        ("blockTime", "block time (as the block header states)",
+         maybe(get(times, "blockTime"))),
+        ("notAfter", "existed no later than (existence.notAfter)",
          f'<span class="muted">{e(NO_EXISTENCE_ON_FAILED)}</span>'
          if report.get("indication") == Indication.FAILED.value
          else f"<strong>{e(not_after)}</strong> ({e(_evidence_words(existence))})" if not_after
          else '<span class="muted">no evidence established a time</span>'),
-        ("created at (claimed by the bundle, not evidence)", maybe(get(cert, "createdAt"))),
-        ("verified at (this tool's clock)", maybe(report.get("verifiedAt"))),
+        ("", "created at (claimed by the bundle, not evidence)", maybe(get(cert, "createdAt"))),
+        ("", "verified at (this tool's clock)", maybe(report.get("verifiedAt"))),
     ]
-    return kv_table(rows) + (
-        '<p class="note">existence.notAfter is the earliest of genTime plus its accuracy '
-        "and the block time plus Bitcoin's two-hour tolerance, over the evidence whose "
-        "checks all passed, rounded up to the second (UTC).</p>")
+    above = [label for key, label, _ in rows if key in shown]
+    note = (f"Shown above, with what establishes them: {', '.join(above)}. " if above else "")
+    return kv_table([(label, value) for key, label, value in rows if key not in shown]) + (
+        f'<p class="note">{e(note)}existence.notAfter is the earliest of genTime plus its '
+        "accuracy and the block time plus Bitcoin's two-hour tolerance, over the evidence "
+        "whose checks all passed, rounded up to the second (UTC).</p>")
 
 
 def _checks(report: ReportDict, prefix: str, level: int) -> str:
@@ -211,17 +242,57 @@ def _checks(report: ReportDict, prefix: str, level: int) -> str:
     rows = []
     for check in checks:
         cid = str(check.get("id"))
+        indication = str(check.get("indication"))
         optional = "" if check.get("required", True) else " (not required)"
+        sub = check.get("subIndication")
+        where = (f' <a href="#{anchor_id(prefix, "details", cid)}">details</a>'
+                 if _has_details(check) and indication == Indication.PASSED.value else "")
         rows.append(
-            f'<tr><td><a href="#{anchor_id(prefix, "check", cid)}"><code>{e(cid)}</code></a>'
-            f"</td><td>{indication_html(check.get('indication'))}{e(optional)}</td>"
-            f"<td>{e(check.get('subIndication') or '')}</td></tr>")
-    overview = ("<table><thead><tr><th>check</th><th>indication</th><th>sub-indication"
-                f"</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
-    return overview + "".join(_check_block(c, prefix, level) for c in checks)
+            f'<tr id="{anchor_id(prefix, "check", cid)}"><td><code>{e(cid)}</code><br>'
+            f"{indication_html(indication)}{e(optional)}"
+            + (f" {e(sub)}" if sub else "") + "</td>"
+            f'<td class="wrap">{e(check.get("message"))}{where}</td></tr>')
+    table = ('<table class="checks"><thead><tr><th>check and result</th>'
+             f"<th>what it found</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    unsettled = [c for c in checks if str(c.get("indication")) != Indication.PASSED.value
+                 and _has_details(c)]
+    notes = ('<p class="note">The details of each check that passed are in appendix A; '
+             "those of each check that did not pass follow here.</p>")
+    return table + notes + "".join(_check_block(c, prefix, level) for c in unsettled)
 
 
-def _check_block(check: Mapping[str, Any], prefix: str, level: int) -> str:
+def _has_details(check: Mapping[str, Any]) -> bool:
+    details = check.get("details")
+    if isinstance(details, Mapping):
+        return any(k != HOW_TO_CHECK and k != "sources" for k in details) or (
+            "sources" in details and check.get("id") != CHAIN_CHECK)
+    return bool(details)
+
+
+def _appendix_details(report: ReportDict, prefix: str) -> str:
+    passed = [c for c in checks_of(report)
+              if str(c.get("indication")) == Indication.PASSED.value and _has_details(c)]
+    if not passed:
+        return '<p class="muted">(no check that passed recorded details)</p>'
+    seen: dict[str, str] = {}
+    groups = []
+    for check in passed:
+        cid = str(check.get("id"))
+        rows = condensed_rows(_shown_details(check), seen, cid)
+        if _lists_sources(check):
+            rows.append(("sources", '<span class="muted">what each answered: appendix '
+                         "B</span>"))
+        groups.append(f'<div class="check-group" id="{anchor_id(prefix, "details", cid)}">'
+                      f'<p class="group"><code>{e(cid)}</code> '
+                      f"{indication_html(check.get('indication'))}</p>"
+                      f"{inline_pairs(rows)}</div>")
+    return ('<p class="note">What each check that passed recorded, condensed: nested '
+            "fields as dotted names; an object already listed is named, not repeated. The "
+            "JSON report holds the same, in full.</p>" + "".join(groups))
+
+
+def _check_block(check: Mapping[str, Any], prefix: str, level: int,
+                 seen: dict[str, str] | None = None) -> str:
     cid = str(check.get("id"))
     indication = str(check.get("indication"))
     cls = indication if indication in Indication.__members__ else "unknown"
@@ -231,20 +302,31 @@ def _check_block(check: Mapping[str, Any], prefix: str, level: int) -> str:
         head += f" {e(sub)}"
     if not check.get("required", True):
         head += ' <span class="muted">(not required)</span>'
-    body = f"<p>{e(check.get('message'))}</p>" + _details(check)
-    if isinstance(details := check.get("details"), Mapping) and HOW_TO_CHECK in details:
-        body += ('<p class="note">Commands to check this by hand are under '
-                 "“Verify it yourself”.</p>")
-    return (f'<div class="check {cls}" id="{anchor_id(prefix, "check", cid)}">'
-            f"<h{level}>{head}</h{level}>{body}</div>")
+    return (f'<div class="check {cls}" id="{anchor_id(prefix, "details", cid)}">'
+            f"<h{level}>{head}</h{level}>{_details(check, seen)}</div>")
 
 
-def _details(check: Mapping[str, Any]) -> str:
-    """A check's details as nested tables; its commands go to "Verify it yourself"."""
+def _details(check: Mapping[str, Any], seen: dict[str, str] | None = None) -> str:
+    """A check's details, condensed; its commands go to "Verify it yourself" and the
+    chain sources' answers to their own appendix."""
+    shown = _shown_details(check)
+    body = condensed(shown, seen, str(check.get("id"))) if shown else ""
+    if _lists_sources(check):
+        body += '<p class="note">What each chain source answered: appendix B.</p>'
+    return body
+
+
+def _shown_details(check: Mapping[str, Any]) -> Any:
     details = check.get("details")
-    shown = ({k: v for k, v in details.items() if k != HOW_TO_CHECK}
-             if isinstance(details, Mapping) else details)
-    return value_html(shown) if shown else ""
+    skip = {HOW_TO_CHECK} | ({"sources"} if check.get("id") == CHAIN_CHECK else set())
+    return ({k: v for k, v in details.items() if k not in skip}
+            if isinstance(details, Mapping) else details)
+
+
+def _lists_sources(check: Mapping[str, Any]) -> bool:
+    details = check.get("details")
+    return check.get("id") == CHAIN_CHECK and isinstance(details, Mapping) \
+        and "sources" in details
 
 
 def _warnings(report: ReportDict) -> str:
@@ -252,12 +334,6 @@ def _warnings(report: ReportDict) -> str:
     if not isinstance(warnings, list) or not warnings:
         return '<p class="muted">(none)</p>'
     return "<ul>" + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul>"
-
-
-def _trust(report: ReportDict, level: int) -> str:
-    return trust_anchors_html(report.get("trustAnchors"), report.get("policy")) + (
-        f"<h{level}>The TSA path, as <code>timestamp.chain</code> reports it</h{level}>"
-        + _check_summary(report, "timestamp.chain"))
 
 
 def trust_anchors_html(anchors: Any, policy: Any) -> str:
@@ -285,22 +361,84 @@ def _anchor_table(anchor: Any) -> str:
     return kv_table(rows)
 
 
-def _check_summary(report: ReportDict, check_id: str) -> str:
-    for check in checks_of(report):
-        if check.get("id") == check_id:
-            return (f"<p>{indication_html(check.get('indication'))} "
-                    f"{e(check.get('subIndication') or '')} {e(check.get('message'))}</p>"
-                    + _details(check))
-    return '<p class="muted">(not in this report)</p>'
-
-
 def _chain(report: ReportDict) -> str:
     policy = report.get("policy")
     need = get(policy, "minConfirmations")
-    return ('<p class="note">Each chain source the verification asked, and what it '
-            f"answered, as <code>anchor.chain</code> reports it. Depth demanded: "
-            f"{e(need if need is not None else 'not recorded')} confirmations.</p>"
-            + _check_summary(report, "anchor.chain"))
+    intro = ('<p class="note">Each chain source the verification asked and what it '
+             f"answered, as <code>{CHAIN_CHECK}</code> recorded it (its verdict is in the "
+             "table of checks). Answers longer than 32 bytes (block headers), and the hashes "
+             "a question was about, are shown by their ends; the JSON report (attached to "
+             "the PDF as report.json) holds them in full. Depth demanded: "
+             f"{e(need if need is not None else 'not recorded')} confirmations.</p>")
+    check = next((c for c in checks_of(report) if c.get("id") == CHAIN_CHECK), None)
+    if check is None:
+        return intro + '<p class="muted">(not in this report)</p>'
+    details = check.get("details")
+    sources = details.get("sources") if isinstance(details, Mapping) else None
+    if not isinstance(sources, list) or not sources:
+        return intro + '<p class="muted">(no chain source was asked)</p>'
+    return intro + "".join(_source_html(number, source)
+                           for number, source in enumerate(sources, start=1)) \
+        + _answers_html(sources)
+
+
+def _source_html(number: int, source: Any) -> str:
+    """What one chain source says of itself (its answers are merged in one table)."""
+    if not isinstance(source, Mapping):
+        return condensed(source)
+    own = {k: v for k, v in source.items() if k != "answers"}
+    name = source.get("source") or source.get("name") or f"source {number}"
+    return (f'<div class="source"><p class="source-name">{e(number)}. {e(name)}</p>'
+            f"{inline_pairs(condensed_rows(own))}</div>")
+
+
+def _answers_html(sources: list[Any]) -> str:
+    """Every answer of every source, once: an answer that several sources gave alike is
+    one row naming them all."""
+    merged: dict[str, tuple[Any, list[int]]] = {}
+    for number, source in enumerate(sources, start=1):
+        answers = source.get("answers") if isinstance(source, Mapping) else None
+        for answer in answers if isinstance(answers, list) else []:
+            key = json.dumps(answer, sort_keys=True, default=str)
+            merged.setdefault(key, (answer, []))[1].append(number)
+    if not merged:
+        return ""
+    several = len(sources) > 1
+    rows = []
+    for index, (answer, givers) in enumerate(merged.values(), start=1):
+        named = "all" if len(givers) == len(sources) else ", ".join(map(str, givers))
+        by = f'<td class="num">{e(named)}</td>' if several else ""
+        if not isinstance(answer, Mapping):
+            rows.append(f'<tr><td class="num">{index}</td><td colspan="3">'
+                        f"{value_html(answer)}</td>{by}</tr>")
+            continue
+        about = ", ".join(f"{e(k)} {_inline(v, short=True, keep=16)}"
+                          for k, v in answer.items() if k not in ("question", "answer"))
+        rows.append(f'<tr><td class="num">{index}</td><td>{e(answer.get("question"))}</td>'
+                    f'<td class="hexcell">{about}</td>'
+                    f'<td class="hexcell">{_inline(answer.get("answer"), short=True)}</td>'
+                    f"{by}</tr>")
+    head = '<th class="num">sources</th>' if several else ""
+    return ('<table class="answers"><thead><tr><th class="num">#</th><th>question</th>'
+            f"<th>about</th><th>answer</th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _inline(value: Any, short: bool = False, keep: int = 64) -> str:
+    """A value on one line: scalars as themselves, objects as ``key value`` pairs; with
+    ``short``, hex longer than ``keep`` digits as its ends and its length."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{e(k)} {_inline(v, short, keep)}"
+                         for k, v in value.items()) or "(empty)"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_inline(v, short, keep) for v in value) or "(none)"
+    if short and isinstance(value, str) and len(value) > keep \
+            and HEX_DIGITS.fullmatch(value):
+        end = 16 if keep >= 32 else 8
+        return (f'<code class="hex">{e(value[:end])}…{e(value[-end:])}</code>'
+                + (f' <span class="muted">({len(value) // 2:,} bytes)</span>'
+                   if len(value) > 64 else ""))
+    return value_html(value)
 
 
 def _how_to(report: ReportDict, level: int) -> str:
@@ -321,7 +459,8 @@ def _how_to(report: ReportDict, level: int) -> str:
         if check:
             part += f' <span class="muted">(<code>{e(check)}</code>)</span>'
         part += f"</h{level}>"
-        part += "<pre>" + "\n".join(command_html(line) for line in lines) + "</pre>"
+        part += ('<pre class="commands">' + "\n".join(command_html(line) for line in lines)
+                 + "</pre>")
         if step.get("expect"):
             part += f"<p>Expect: {e(step['expect'])}</p>"
         parts.append(part + "</div>")
@@ -342,4 +481,4 @@ def environment_html(env: Any) -> str:
         rows += [(f"OpenSSL ({user})", maybe(version)) for user, version in openssl.items()]
     known = {"tool", "python", "platform", "packages", "openssl"}
     rows += [(str(k), value_html(v)) for k, v in env.items() if k not in known]
-    return kv_table(rows)
+    return inline_pairs(rows)

@@ -73,14 +73,38 @@ ol.values { margin: 0; padding-left: 1.6rem; }
 .step { margin: 0.6rem 0 0.9rem; break-inside: avoid; page-break-inside: avoid; }
 pre {
   background: var(--soft); border: 1px solid var(--rule); padding: 0.45rem 0.6rem;
-  white-space: pre-wrap; overflow-wrap: anywhere; word-break: break-all; margin: 0.3rem 0;
+  margin: 0.3rem 0;
 }
+/* Commands: never wrapped by the browser or the printer (that would break a word and a
+   copied command); the page wraps long ones itself at spaces, with the shell's own
+   " \\" continuation, and a screen too narrow scrolls sideways. */
+pre.commands { white-space: pre; overflow-x: auto; overflow-wrap: normal; word-break: normal; }
+pre.wrap { white-space: pre-wrap; }
+.cont { color: var(--muted); }
+table.checks td:first-child { white-space: nowrap; width: 30%; }
+table.flat, table.answers { font-size: 0.86em; margin: 0.2rem 0 0.5rem; }
+table.flat th, table.flat td, table.answers th, table.answers td { padding: 0.1rem 0.35rem; }
+table.flat > tbody > tr > th { width: 30%; font-weight: 600; background: var(--soft);
+  font-family: "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace;
+  font-size: 0.92em; overflow-wrap: anywhere; }
+td.hexcell { font-family: "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace;
+  font-size: 0.92em; overflow-wrap: anywhere; word-break: break-all; }
+.check-group { margin: 0.3rem 0; border-left: 4px solid var(--passed); padding-left: 0.5rem; }
+.check-group .group { margin: 0; font-weight: 600; }
+.check-group .pairs { margin: 0.1rem 0 0; }
+.pairs .k { font-weight: 600; white-space: nowrap; font-family: "DejaVu Sans Mono",
+  "Liberation Mono", Menlo, Consolas, monospace; font-size: 0.9em; }
+
+.source-name { font-weight: 600; margin-top: 0.6rem; }
+.appendix { margin-top: 2rem; border-top: 3px double var(--rule); }
+.appendix .check { padding: 0.2rem 0.5rem; margin: 0.4rem 0; }
+.appendix .check h3, .appendix .check h4 { font-size: 0.9rem; margin: 0.1rem 0 0.2rem; }
 .item { border-top: 3px solid var(--ink); margin-top: 1.8rem; }
 footer { margin-top: 2rem; padding-top: 0.5rem; border-top: 1px solid var(--rule);
          color: var(--muted); font-size: 0.85em; }
 * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 @page {
-  margin: 16mm 14mm 18mm 14mm;
+  margin: 13mm 13mm 15mm 13mm;
   @bottom-right { content: "page " counter(page) " of " counter(pages);
                   font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif;
                   font-size: 8pt; color: #57606a; }
@@ -89,10 +113,19 @@ footer { margin-top: 2rem; padding-top: 0.5rem; border-top: 1px solid var(--rule
                  font-size: 8pt; color: #57606a; }
 }
 @media print {
-  body { max-width: none; padding: 0; font-size: 9.5pt; }
+  body { max-width: none; padding: 0; font-size: 9pt; line-height: 1.3; }
+  th, td { padding: 0.1rem 0.35rem; }
+  h2 { margin: 0.9rem 0 0.35rem; }
+  h3 { margin: 0.6rem 0 0.25rem; }
+  .verdict { margin: 0.6rem 0; padding: 0.5rem 0.8rem; }
+  .step { margin: 0.35rem 0 0.5rem; }
+  .check-group .group { break-after: avoid; page-break-after: avoid; }
   a { color: inherit; text-decoration: none; }
   h2 { break-before: auto; }
   .check { break-inside: avoid; page-break-inside: avoid; }
+  pre.commands { font-size: 7.8pt; overflow: visible; }
+  .appendix { font-size: 8pt; }
+  .appendix .check { break-inside: auto; page-break-inside: auto; }
   .item { break-before: page; page-break-before: always; border-top: none; }
 }
 """
