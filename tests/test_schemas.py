@@ -417,3 +417,33 @@ def test_bundle_format_doc_names_every_field():
     missing = sorted({f for f in fields if f"`{f}`" not in text})
     assert missing == []
 
+
+
+def test_every_contract_section_cited_has_its_reference_here():
+    """Docs and docstrings cite "contract section N" (or "contract §N"): each N is a
+    section heading of docs/bundle-format.md or docs/report-format.md, which are the
+    contract in this repository."""
+    import re
+
+    headings = ""
+    for name in ("bundle-format.md", "report-format.md"):
+        headings += "\n".join(line for line in (REPO / "docs" / name).read_text().splitlines()
+                              if line.startswith("#"))
+    cited: set[str] = set()
+    files = [*(REPO / "docs").glob("*.md"), *(REPO / "src").rglob("*.py"), REPO / "README.md"]
+    for path in files:
+        text = path.read_text()
+        cited.update(re.findall(r"[Cc]ontract(?:'s)? (?:section |§ ?)(\d+)", text))
+    assert cited, "no citation found: the pattern is wrong"
+    missing = sorted(n for n in cited if f"Contract section {n}" not in headings)
+    assert missing == []
+
+
+def test_links_of_the_reference_docs_resolve():
+    import re
+
+    for name in ("bundle-format.md", "report-format.md"):
+        doc = REPO / "docs" / name
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", doc.read_text()):
+            if not target.startswith("http"):
+                assert (doc.parent / target).exists(), (name, target)
