@@ -6,9 +6,11 @@ keeps its names.
   manifests) into :class:`BatchItem`; :func:`stream`, the same one item at a time
 - ``run.py``: :func:`run_batch`, :func:`iter_batch`, :func:`verify_item`,
   :func:`verify_chunk`, :class:`BatchSummary`
+- ``resume.py``: :func:`resume`, reading back an interrupted batch's JSONL
 """
 
 from .discover import BatchItem, discover, stream
+from .resume import Resumed, resume
 from .run import (
     DEFAULT_CHUNK_SIZE,
     BatchSummary,
@@ -19,5 +21,6 @@ from .run import (
     verify_item,
 )
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "BatchItem", "BatchSummary", "ItemOutcome", "discover",
-           "iter_batch", "run_batch", "stream", "verify_chunk", "verify_item"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "BatchItem", "BatchSummary", "ItemOutcome", "Resumed",
+           "discover", "iter_batch", "resume", "run_batch", "stream", "verify_chunk",
+           "verify_item"]

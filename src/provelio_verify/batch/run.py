@@ -24,6 +24,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 import traceback
 import uuid
 from collections import Counter
@@ -91,12 +92,18 @@ class BatchSummary:
     discovered: bool = False
 
     def add(self, outcome: ItemOutcome) -> None:
+        self.count(outcome.indication, outcome.sub_indication, outcome.failed_checks,
+                   outcome.item.size)
+
+    def count(self, indication: Indication, sub_indication: str | None,
+              failed_checks: Iterable[str], size: int) -> None:
+        """Count one item's verdict (one verified now, or read back by ``--resume``)."""
         self.done += 1
-        self.bytes_done += outcome.item.size
-        self.by_indication[outcome.indication.value] += 1
-        if outcome.sub_indication:
-            self.by_sub_indication[outcome.sub_indication] += 1
-        self.by_failed_check.update(outcome.failed_checks)
+        self.bytes_done += size
+        self.by_indication[indication.value] += 1
+        if sub_indication:
+            self.by_sub_indication[sub_indication] += 1
+        self.by_failed_check.update(failed_checks)
 
     def worst(self) -> Indication:
         if self.interrupted and (self.done < self.total or not self.complete):
@@ -155,7 +162,7 @@ def verify_chunk(items: Sequence[BatchItem], verifier: Verifier | _Shared, *,
     return [verify_item(item, engine, full_report=full_report, line=line) for item in items]
 
 
-def _item_keys(item: BatchItem) -> dict[str, Any]:
+def item_keys(item: BatchItem) -> dict[str, Any]:
     return {"index": item.index, "name": item.name, "file": item.file, "proof": item.proof,
             "digest": item.digest, "problem": item.problem}
 
@@ -167,13 +174,13 @@ def _outcome(item: BatchItem, report: Report, full_report: bool, line: bool) -> 
     rendered = None
     if full_report or line:
         data = report.to_dict()
-        data["item"] = _item_keys(item)
+        data["item"] = item_keys(item)
         if line:
             rendered = _json_line(data)
         if not full_report:
             data = {**verdict, "item": data["item"]}
     else:
-        data = {**verdict, "item": _item_keys(item)}
+        data = {**verdict, "item": item_keys(item)}
     deciding = report.deciding_check()
     return ItemOutcome(
         item=item,
@@ -271,6 +278,21 @@ def _init_worker(key: str, verifier: Verifier) -> None:
     # The parent handles Ctrl-C and stops the pool; workers must not die mid-item on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _register(key, verifier)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="provelio-parent-watch").start()
+
+
+#: How often a worker looks whether the batch's process is still there (seconds).
+PARENT_WATCH_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (``kill -9``, out of memory) would wait for work
+    forever, holding the terminal's or a pipe's ends open: it leaves once it is orphaned
+    (adopted by another process), at most ``PARENT_WATCH_SECONDS`` later."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_WATCH_SECONDS)
+    os._exit(1)
 
 
 class _Shared:
@@ -536,8 +558,9 @@ def run_batch(
     """
     summary = summary or BatchSummary()
     if isinstance(items, Sized):
-        summary.total = len(items)
-        summary.bytes_total = sum(item.size for item in items)
+        # Added to: a resumed batch's summary already counts the items read back.
+        summary.total += len(items)
+        summary.bytes_total += sum(item.size for item in items)
         source: Iterable[BatchItem] = items
         summary.discovered = True
     else:

@@ -28,8 +28,11 @@ class Progress:
     that can erase a line (see :func:`progress_wanted`), so a file or a pipe never gets
     its control sequences."""
 
-    def __init__(self, stream: IO[str], enabled: bool, clock: Any = time.monotonic) -> None:
+    def __init__(self, stream: IO[str], enabled: bool, clock: Any = time.monotonic,
+                 base: int = 0) -> None:
         self.stream = stream
+        #: Items counted before this run started (a resumed batch's): not in the rate.
+        self.base = base
         self.enabled = enabled
         self.clock = clock
         self.started = clock()
@@ -43,13 +46,13 @@ class Progress:
         if not force and now - self.last < 0.1:
             return
         self.last = now
-        self.stream.write("\r\x1b[K" + self.line(summary, now - self.started))
+        self.stream.write("\r\x1b[K" + self.line(summary, now - self.started, self.base))
         self.stream.flush()
         self.shown = True
 
     @staticmethod
-    def line(summary: BatchSummary, elapsed: float) -> str:
-        rate = summary.done / elapsed if elapsed > 0 else 0.0
+    def line(summary: BatchSummary, elapsed: float, base: int = 0) -> str:
+        rate = (summary.done - base) / elapsed if elapsed > 0 else 0.0
         if not summary.discovered:
             # A streamed source's length is not known until its end is read: the count
             # so far, and no percentage or ETA that would be a guess.
@@ -140,6 +143,8 @@ def run(
     executor: Executor | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     quiet: bool = False,
+    summary: BatchSummary | None = None,
+    previous: Iterable[dict[str, Any]] | None = None,
 ) -> BatchSummary:
     """Run the batch, printing as items finish; return the summary.
 
@@ -148,11 +153,13 @@ def run(
     worker renders its items' JSON lines, and this process only writes their bytes
     (to a binary stream, or to a text stream's buffer). ``quiet``: only the lines of
     items that did not PASS, no progress and no summary (the exit status tells the
-    batch's verdict).
+    batch's verdict). ``summary``: one that already counts items (a resumed batch's),
+    and ``previous`` their entries for ``as_json``'s item list.
     """
-    summary = BatchSummary(notes=list(notes))
-    progress = Progress(sys.stderr, enabled=not quiet and progress_wanted(sys.stderr))
-    short: list[dict[str, Any]] = []
+    counted = summary if summary is not None else BatchSummary(notes=list(notes))
+    progress = Progress(sys.stderr, enabled=not quiet and progress_wanted(sys.stderr),
+                        base=counted.done)
+    short: list[dict[str, Any]] = list(previous or ())
     write = _line_writer(jsonl) if jsonl is not None else None
 
     def on_outcome(outcome: ItemOutcome) -> None:
@@ -170,9 +177,9 @@ def run(
         else:
             progress.clear()
             click.echo(item_line(outcome, color), color=color)
-        progress.update(summary)
+        progress.update(counted)
 
-    summary = run_batch(items, verifier, jobs=jobs, on_outcome=on_outcome, summary=summary,
+    summary = run_batch(items, verifier, jobs=jobs, on_outcome=on_outcome, summary=counted,
                         full_reports=reports is not None, lines=jsonl is not None,
                         executor=executor, chunk_size=chunk_size)
     progress.update(summary, force=True)

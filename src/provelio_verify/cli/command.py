@@ -14,7 +14,8 @@ import click
 from .. import chain
 from .._text import printable
 from .._version import __version__
-from ..batch import BatchItem, discover, stream
+from ..batch import BatchItem, BatchSummary, discover, stream
+from ..batch.resume import resume as resume_batch
 from ..bundle import MAX_BUNDLE_BYTES
 from ..capsule import load_capsule, reverify, save_capsule
 from ..errors import InputError
@@ -130,6 +131,9 @@ def _fail_usage(message: str) -> None:
                    "manifest (.csv or .jsonl with file, proof, optional digest).")
 @click.option("--jsonl", "jsonl_path", metavar="PATH", type=click.Path(dir_okay=False),
               help="With --batch: write one JSON report per line to PATH.")
+@click.option("--resume", is_flag=True,
+              help="With --batch and --jsonl PATH: continue an interrupted batch after the "
+                   "complete reports already in PATH (same source and options).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="With --batch: items verified in parallel (default: the number of cores).")
 @click.option("--html", "html_path", metavar="PATH", type=click.Path(),
@@ -186,6 +190,7 @@ def command(
     as_json: bool,
     batch_source: str | None,
     jsonl_path: str | None,
+    resume: bool,
     jobs: int | None,
     html_path: str | None,
     pdf_path: str | None,
@@ -235,8 +240,11 @@ def command(
     if batch_source is not None:
         if paths or digest:
             _fail_usage("--batch takes no FILE, PROOF or --digest")
-    elif jsonl_path or jobs:
-        _fail_usage("--jsonl and --jobs go with --batch")
+        if resume and not jsonl_path:
+            _fail_usage("--resume continues the batch whose reports are in --jsonl PATH: "
+                        "give --jsonl")
+    elif jsonl_path or jobs or resume:
+        _fail_usage("--jsonl, --jobs and --resume go with --batch")
     elif digest is not None:
         if len(paths) != 1:
             _fail_usage("with --digest give only PROOF (no FILE)")
@@ -265,7 +273,7 @@ def command(
 
     if batch_source is not None:
         _batch(verifier, batch_source, jsonl_path, jobs, as_json, html_path, pdf_path,
-               quiet=quiet)
+               quiet=quiet, resume=resume)
         return
     progress = _Progress()
     try:
@@ -361,7 +369,7 @@ def _write_reports(report: Report, html_path: str | None, pdf_path: str | None) 
 #: Options that do not go with --evidence (one capsule, re-verified, nothing saved).
 #: Trust, policy and chain sources do: they are the re-verifier's own, never the
 #: capsule's.
-_NOT_WITH_EVIDENCE = ("digest", "batch_source", "jsonl_path", "jobs", "save_dir")
+_NOT_WITH_EVIDENCE = ("digest", "batch_source", "jsonl_path", "resume", "jobs", "save_dir")
 
 
 def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_json: bool,
@@ -415,7 +423,7 @@ def _check_capsule_dir(folder: str, inputs: list[str | None]) -> None:
 
 def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | None,
            as_json: bool, html_path: str | None, pdf_path: str | None, *,
-           quiet: bool = False) -> None:
+           quiet: bool = False, resume: bool = False) -> None:
     try:
         items: Iterable[BatchItem]
         if os.path.isdir(source):
@@ -431,18 +439,32 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     reports: list[dict[str, Any]] | None = [] if (html_path or pdf_path) else None
+    summary = BatchSummary(notes=list(notes))
+    previous = None
+    if resume and jsonl_path:
+        try:
+            resumed = resume_batch(jsonl_path, items, verifier, summary,
+                                   keep_reports=reports is not None, keep_verdicts=as_json)
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from None
+        items, reports, previous = resumed.remaining, resumed.reports, resumed.verdicts
+        if not quiet:
+            click.echo(f"resuming: {resumed.kept} item(s) already reported in {jsonl_path}"
+                       + (f"; {resumed.dropped_bytes} byte(s) after them (a line cut "
+                          "short) cut off" if resumed.dropped_bytes else ""), err=True)
     jsonl = None
     try:
         if jsonl_path:
             try:
-                jsonl = open(jsonl_path, "w", encoding="utf-8")  # noqa: SIM115
+                jsonl = open(jsonl_path, "a" if resume else "w",  # noqa: SIM115
+                             encoding="utf-8")
             except OSError as exc:
                 raise click.UsageError(
                     f"cannot write {jsonl_path}: {exc.strerror or exc}") from None
         color = _use_color(sys.stdout)
         summary = batch_cli.run(items, notes, verifier, jobs=jobs or os.cpu_count() or 1,
                                 jsonl=jsonl, as_json=as_json, color=color, reports=reports,
-                                quiet=quiet)
+                                quiet=quiet, summary=summary, previous=previous)
     finally:
         if jsonl is not None:
             jsonl.close()

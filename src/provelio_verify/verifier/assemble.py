@@ -62,6 +62,22 @@ def existence(
     }
 
 
+def policy_keys(policy: Policy) -> dict[str, Any]:
+    """The report's ``policy`` key: what the verification was told to trust and demand."""
+    return {
+        "minConfirmations": policy.min_confirmations,
+        "requireAnchor": policy.require_anchor,
+        "requireRevocation": policy.require_revocation,
+        "allowTestMode": policy.allow_test_mode,
+        "allowLegacySha1": policy.allow_legacy_sha1,
+        "tsaRoots": len(policy.tsa_roots),
+        "systemRoots": policy.use_system_roots,
+        "crls": len(policy.crls),
+        "ocspResponses": len(policy.ocsp_responses),
+        "fetchRevocation": policy.fetch_revocation,
+    }
+
+
 def extra_keys(
     now: datetime,
     policy: Policy,
@@ -74,18 +90,7 @@ def extra_keys(
     block_time = anchor.block_time if anchor is not None else None
     return {
         "verifiedAt": rfc3339(now),
-        "policy": {
-            "minConfirmations": policy.min_confirmations,
-            "requireAnchor": policy.require_anchor,
-            "requireRevocation": policy.require_revocation,
-            "allowTestMode": policy.allow_test_mode,
-            "allowLegacySha1": policy.allow_legacy_sha1,
-            "tsaRoots": len(policy.tsa_roots),
-            "systemRoots": policy.use_system_roots,
-            "crls": len(policy.crls),
-            "ocspResponses": len(policy.ocsp_responses),
-            "fetchRevocation": policy.fetch_revocation,
-        },
+        "policy": policy_keys(policy),
         "bundle": {
             "sha256": bundle.source_sha256.hex() if bundle and bundle.source_sha256 else None,
             "path": source,
