@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
@@ -15,6 +16,20 @@ CHUNK_SIZE = 1024 * 1024
 #: Algorithms a subject may be hashed with: SHA-256 always (``sha256Hash``), and the
 #: imprint algorithms an RFC 3161 token may use. MD5 and SHA-1 are not offered.
 SUBJECT_ALGORITHMS = ("sha256", "sha384", "sha512")
+
+
+_BUFFERS = threading.local()
+
+
+def _read_buffer() -> memoryview:
+    """This thread's read buffer, made once: a batch hashes many files, and allocating
+    (and zeroing) 1 MiB per file costs more than hashing a small one; under an allocator
+    told to give memory back at once (Dask's ``MALLOC_TRIM_THRESHOLD_``) each fresh
+    buffer is a new mapping. The buffer holds only bytes already hashed."""
+    buffer: memoryview | None = getattr(_BUFFERS, "view", None)
+    if buffer is None:
+        buffer = _BUFFERS.view = memoryview(bytearray(CHUNK_SIZE))
+    return buffer
 
 
 def hash_stream(
@@ -40,10 +55,9 @@ def hash_stream(
         if name not in SUBJECT_ALGORITHMS:
             raise ValueError(f"subject hash algorithm {name!r} is not supported")
     hashers = [hashlib.new(name) for name in names]
-    # A small file needs no 1 MiB buffer: zeroing it would cost more than hashing.
+    # A small file reads into a small window: a short read says the end sooner.
     size = CHUNK_SIZE if size_hint is None else max(4096, min(CHUNK_SIZE, size_hint + 1))
-    buffer = bytearray(size)
-    view = memoryview(buffer)
+    view = _read_buffer()[:size]
     total = 0
     readinto = getattr(stream, "readinto", None)
     while True:
