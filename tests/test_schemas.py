@@ -447,3 +447,33 @@ def test_links_of_the_reference_docs_resolve():
         for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", doc.read_text()):
             if not target.startswith("http"):
                 assert (doc.parent / target).exists(), (name, target)
+
+
+def test_sub_indication_table_says_with_which_indication_each_comes():
+    """docs/report-format.md's "with" column against what the scenario reports hold."""
+    text = (REPO / "docs" / "report-format.md").read_text()
+    table = text.split("### Sub-indications", 1)[1].split("\n### ", 1)[0]
+    stated: dict[str, set[str]] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            stated[cells[0].strip("`")] = {w.strip() for w in cells[1].split("/")}
+    assert set(stated) == {s.value for s in SubIndication}
+    seen: set[tuple[str, str]] = set()
+    for case in CASES:
+        report = _report_in_process(case["args"], SCENARIOS / case["name"])
+        seen.update((c["subIndication"], c["indication"]) for c in report["checks"]
+                    if c["subIndication"])
+    assert len(seen) >= 15
+    for sub, indication in sorted(seen):
+        assert indication in stated[sub], (sub, indication, stated[sub])
+
+
+def _report_in_process(args: list[str], cwd: Path) -> dict[str, Any]:
+    import contextlib
+
+    buffer = io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(buffer), \
+            contextlib.redirect_stderr(io.StringIO()), pytest.raises(SystemExit):
+        cli.main([*args, "--json"])
+    return json.loads(buffer.getvalue())
