@@ -477,3 +477,15 @@ def _report_in_process(args: list[str], cwd: Path) -> dict[str, Any]:
             contextlib.redirect_stderr(io.StringIO()), pytest.raises(SystemExit):
         cli.main([*args, "--json"])
     return json.loads(buffer.getvalue())
+
+
+def test_the_report_schema_fixes_the_checks_and_their_order(confirmed_report):
+    order = [entry["properties"]["id"]["const"]
+             for entry in REPORT_SCHEMA["properties"]["checks"]["prefixItems"]]
+    assert order == list(CHECK_IDS)
+    swapped = copy.deepcopy(confirmed_report)
+    swapped["checks"][0], swapped["checks"][1] = swapped["checks"][1], swapped["checks"][0]
+    assert _errors(REPORT, swapped) != []
+    dropped = copy.deepcopy(confirmed_report)
+    del dropped["checks"][-1]
+    assert _errors(REPORT, dropped) != []
