@@ -489,3 +489,69 @@ def test_the_report_schema_fixes_the_checks_and_their_order(confirmed_report):
     dropped = copy.deepcopy(confirmed_report)
     del dropped["checks"][-1]
     assert _errors(REPORT, dropped) != []
+
+
+# --------------------------------------------------------------------------- properties
+
+_BASE_DOC = _doc()
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+_PATHS = _paths(_BASE_DOC)
+def _json_values() -> Any:
+    """JSON a schema sees exactly as the reader does: no lone surrogates, no integral
+    floats (1.0), no NaN, no duplicated keys (dicts cannot hold them), small sizes."""
+    from hypothesis import strategies as st
+
+    text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=8)
+    hexish = st.sampled_from(["", "00", "ab" * 32, "AB" * 32, "ab" * 31, "0x" + "ab" * 31,
+                              "00" * 80, "abc", "YWJjZA==", "YWJjZA", "ab-_", "0\n"])
+    floats = st.floats(allow_nan=False, allow_infinity=False).filter(
+        lambda f: not f.is_integer())
+    leaves = st.one_of(st.none(), st.booleans(), st.integers(-3, 2**64), floats, text, hexish,
+                       st.sampled_from(["created", "anchoring", "confirmed", "failed",
+                                        "regtest", "mainnet", "rfc3161", "provelio-proof"]))
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["left", "right", "hash", "height", "txid", "x"]),
+                        inner, max_size=3)), max_leaves=6)
+
+
+def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    doc = copy.deepcopy(doc)
+    target = doc
+    for part in path[:-1]:
+        target = target[part]
+    if value is _DEL:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+def test_schema_and_reader_agree_on_random_changes():
+    """Change one field of a valid bundle to a random JSON value (or delete it): within
+    the JSON both see alike (SCHEMA_BLIND excluded by construction), the schema accepts
+    exactly what the reader accepts."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.sampled_from(_PATHS), st.one_of(st.just(_DEL), _json_values()))
+    def agree(path: tuple[Any, ...], value: Any) -> None:
+        if value is _DEL and isinstance(path[-1], int):
+            return  # deleting from a list shifts it: another path covers the result
+        doc = _set(_BASE_DOC, path, value)
+        data = json.dumps(doc, ensure_ascii=False).encode()
+        assert _schema_accepts(data) == _reader_accepts(data), (path, value,
+                                                                _errors(BUNDLE, doc))
+    agree()
