@@ -653,8 +653,15 @@ def reverify(capsule: Capsule, file: str | os.PathLike[str] | None = None, *,
             f"evidence capsule {capsule.path} ({HEADERS if headers else 'no ' + HEADERS}; "
             "recorded transactions and branches)", headers, capsule.material, lacking)
         verifier = Verifier(mine, (chain, *sources))
-        subject: Any = capsule.subject if file is None else file
-        report = verifier.verify(subject, capsule.bundle_bytes)
+        subject: Any = file if file is not None else _recorded_subject(capsule.subject)
+        # Read by its path in the capsule, so the report and its by-hand commands name
+        # the capsule's own copy; judged only if it is still the checked bytes.
+        bundle_path = os.path.join(capsule.path, "proof.json")
+        verification = verifier.verify_detailed(subject, bundle_path)
+        if verification.bundle_bytes != capsule.bundle_bytes:
+            raise CapsuleError(f"{bundle_path} changed while the capsule was re-verified; "
+                               "run again on a capsule nothing is writing to")
+        report = verification.report
     notes = [f"re-verified from the evidence capsule {capsule.path} (recorded at "
              f"{capsule.created_at}) under your trust anchors and policy, with this "
              "verifier's clock: the capsule's recorded roots and policy are shown, "
@@ -673,6 +680,16 @@ def reverify(capsule: Capsule, file: str | os.PathLike[str] | None = None, *,
     else:
         notes.append("the verdict is the one recorded, check by check")
     return dataclasses.replace(report, warnings=(*report.warnings, *notes))
+
+
+def _recorded_subject(subject: Subject | Missing) -> Subject | Missing:
+    """The capsule's subject for a re-verification without the file: its recorded
+    digest stands in, as a digest given with ``--digest`` does (the by-hand commands
+    then use the digest), and the first run's path, relative to a folder that may be
+    long gone, names nothing here."""
+    if isinstance(subject, Subject):
+        return dataclasses.replace(subject, path=None, digest_given=True)
+    return dataclasses.replace(subject, path=None)
 
 
 def fingerprint(der: bytes) -> str:

@@ -11,11 +11,18 @@ Each step is a plain JSON object, so the same list goes into the JSON report (ke
 ``check`` names the check the step helps settle, ``commands`` are POSIX shell lines
 (a line starting with ``#`` is a comment) or ``http(s)`` URLs, ``expect`` says in
 words what a person should see (or ``None``).
+
+The commands run as printed from any folder (issue 10, item 1): the file and the bundle
+are named by absolute paths, each relative path the user gave joined to the folder the
+verification ran in (:func:`command_path`); only the files the commands write themselves
+(:data:`TOKEN_FILE`, :data:`EXTRA_CERTS_FILE`) and ``ROOTS.pem``, the person's own trust
+anchors, are names in the folder where the commands are run.
 See the package docstring for the ``howToCheck`` convention of checks' details.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,9 +46,12 @@ _DER_SEQUENCE = 0x30
 _DER_OID = 0x06
 
 
-def how_to_check(report: Mapping[str, Any], bundle: Bundle | None = None) -> list[dict[str, Any]]:
+def how_to_check(report: Mapping[str, Any], bundle: Bundle | None = None,
+                 cwd: str | None = None) -> list[dict[str, Any]]:
     """Every step a person can run by hand for ``report`` (a ``Report.to_dict()``), in the
-    order of the contract's check table.
+    order of the contract's check table. ``cwd`` is the folder the verification ran in:
+    relative paths in the report are joined to it (:func:`command_path`); without it
+    (a report read back from JSON) they are shown as given.
 
     Always, when the bundle parsed: recompute the file's SHA-256 (and size) with
     ``sha256sum``. With ``bundle``: extract the timestamp token (and extraCerts) into
@@ -52,7 +62,7 @@ def how_to_check(report: Mapping[str, Any], bundle: Bundle | None = None) -> lis
     if not isinstance(report.get("certificate"), Mapping):
         return []  # a malformed bundle claims nothing that could be checked by hand
     own: dict[str, list[dict[str, Any]]] = {}
-    for step in _own_steps(report, bundle):
+    for step in _own_steps(report, bundle, cwd):
         own.setdefault(step["check"], []).append(step)
     steps: list[dict[str, Any]] = []
     by_id: dict[Any, list[Mapping[str, Any]]] = {}
@@ -79,10 +89,11 @@ def _step(check: str, title: str, commands: list[str], expect: str | None) -> di
     return {"check": check, "title": title, "commands": commands, "expect": expect}
 
 
-def _own_steps(report: Mapping[str, Any], bundle: Bundle | None) -> list[dict[str, Any]]:
-    steps = [_file_step(report)]
+def _own_steps(report: Mapping[str, Any], bundle: Bundle | None,
+               cwd: str | None) -> list[dict[str, Any]]:
+    steps = [_file_step(report, cwd)]
     if bundle is not None:
-        proof = _proof_path(report)
+        proof = _proof_path(report, cwd)
         steps.append(_token_step(bundle, proof))
         if bundle.anchor is not None and bundle.anchor.merkle_root is not None \
                 and bundle.anchor.path is not None:
@@ -91,7 +102,7 @@ def _own_steps(report: Mapping[str, Any], bundle: Bundle | None) -> list[dict[st
     return [s for s in steps if s is not None]
 
 
-def _file_step(report: Mapping[str, Any]) -> dict[str, Any] | None:
+def _file_step(report: Mapping[str, Any], cwd: str | None) -> dict[str, Any] | None:
     """(1) file.sha256: the file's SHA-256 (and size) equal the certificate's claims."""
     cert = report["certificate"]
     expected = cert.get("sha256Hash")
@@ -100,6 +111,7 @@ def _file_step(report: Mapping[str, Any]) -> dict[str, Any] | None:
     subject = report.get("subject")
     path = subject.get("path") if isinstance(subject, Mapping) else None
     if isinstance(path, str) and path:
+        path = command_path(path, cwd)
         title = "recompute the file's SHA-256"
     else:
         name = cert.get("fileName")
@@ -115,16 +127,41 @@ def _file_step(report: Mapping[str, Any]) -> dict[str, Any] | None:
     return _step("file.sha256", title, commands, expect)
 
 
-def _proof_path(report: Mapping[str, Any]) -> str:
+def _proof_path(report: Mapping[str, Any], cwd: str | None) -> str:
     bundle_info = report.get("bundle")
     path = bundle_info.get("path") if isinstance(bundle_info, Mapping) else None
-    return proof_name(path if isinstance(path, str) else None)
+    return proof_name(path if isinstance(path, str) else None, cwd)
 
 
-def proof_name(source: str | None) -> str:
-    """The bundle's name in commands: its path as the user gave it, or
+def working_directory() -> str | None:
+    """The folder relative paths are read from now, or ``None`` when it is gone."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def command_path(path: str, cwd: str | None) -> str:
+    """``path`` as the by-hand commands name it: as given when absolute (or when ``cwd``
+    is not known), else joined to ``cwd``, the folder it was read from, so that the
+    command runs from any folder. The join is not normalised: ``a/../b`` stays, and the
+    shell resolves it as the verifier's ``open()`` did. ``-`` and a stream's pseudo-name
+    such as ``<stdin>`` are not paths and stay as they are."""
+    if cwd is None or not path or os.path.isabs(path) or path == "-" \
+            or (path.startswith("<") and path.endswith(">")):
+        return path
+    while path.startswith("./"):
+        path = path[2:]
+    return os.path.join(cwd, path)
+
+
+def proof_name(source: str | None, cwd: str | None = None) -> str:
+    """The bundle's name in commands: its path as :func:`command_path` gives it (joined
+    to ``cwd``, by default the current folder: call this when the bundle is read), or
     :data:`DEFAULT_PROOF_NAME` when it was not read from a path."""
-    return source if source else DEFAULT_PROOF_NAME
+    if not source:
+        return DEFAULT_PROOF_NAME
+    return command_path(source, cwd if cwd is not None else working_directory())
 
 
 def extract_commands(bundle: Bundle, proof: str) -> list[str]:
@@ -254,13 +291,23 @@ def anchor_commands(anchor: Anchor, params: NetworkParams, min_conf: int,
 def recheck_commands(token: Token, bundle: Bundle, subject_path: str | None,
                      digest_given: bool, proof: str = DEFAULT_PROOF_NAME) -> list[str]:
     """Commands a person can run to re-check the token with OpenSSL at genTime, for the
-    subject at ``subject_path`` (or the bundle's digest when ``digest_given``)."""
+    subject at ``subject_path`` (or the bundle's digest when ``digest_given``).
+
+    Called when the subject is read: a relative ``subject_path`` is joined to the
+    current folder (:func:`command_path`); ``proof`` comes from :func:`proof_name`.
+    """
     token_in = " -token_in" if token.form == "TimeStampToken" else ""
-    if digest_given:
-        data = f"-digest {bundle.certificate.sha256_hash.hex()}"
-    else:
-        data = f"-data {shlex.quote(subject_path or 'FILE')}"
     lines = extract_commands(bundle, proof)
+    if digest_given and token.imprint_algorithm == "sha256":
+        data = f"-digest {bundle.certificate.sha256_hash.hex()}"
+    elif digest_given:  # openssl needs the file's own digest, which was not given
+        name = bundle.certificate.file_name or "FILE"
+        lines.append(f"# the token is over the file's {token.imprint_algorithm.upper()}, "
+                     f"not its SHA-256: give your copy of the file ({name}) to -data")
+        data = f"-data {shlex.quote(name)}"
+    else:
+        path = command_path(subject_path, working_directory()) if subject_path else "FILE"
+        data = f"-data {shlex.quote(path)}"
     untrusted = f" -untrusted {EXTRA_CERTS_FILE}" if bundle.timestamp.extra_certs else ""
     lines.append(f"openssl ts -verify -in {TOKEN_FILE}{token_in} {data} -CAfile ROOTS.pem"
                  f"{untrusted} -attime {int(token.gen_time.timestamp())}")

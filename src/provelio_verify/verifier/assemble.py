@@ -18,7 +18,7 @@ from cryptography import x509
 from .._time import rfc3339, shift
 from .._version import __version__
 from ..bundle import Bundle
-from ..howto import how_to_check
+from ..howto import how_to_check, working_directory
 from ..policy import Policy
 from ..report import (
     ANCHOR_CHECKS,
@@ -106,14 +106,16 @@ def extra_keys(
 
 def with_evidence(report: Report, bundle: Bundle | None, policy: Policy) -> Report:
     """Add what the evidence report shows (environment, trust anchors, howToCheck),
-    computed when the report is first rendered."""
+    computed when the report is first rendered (with the folder the verification ran
+    in, which relative paths in the commands are joined to)."""
     return dataclasses.replace(
-        report, derived=functools.partial(_evidence_keys, bundle=bundle, policy=policy))
+        report, derived=functools.partial(_evidence_keys, bundle=bundle, policy=policy,
+                                          cwd=working_directory()))
 
 
 def _evidence_keys(report: dict[str, Any], *, bundle: Bundle | None,
-                   policy: Policy) -> dict[str, Any]:
-    return evidence_keys(report, bundle, policy)
+                   policy: Policy, cwd: str | None = None) -> dict[str, Any]:
+    return evidence_keys(report, bundle, policy, cwd)
 
 
 #: Distributions whose versions decide what this tool computes, as named on PyPI.
@@ -121,18 +123,18 @@ DEPENDENCIES = ("asn1crypto", "cryptography", "python-bitcoinlib", "click", "req
 
 
 def evidence_keys(
-    report: Mapping[str, Any], bundle: Bundle | None, policy: Policy
+    report: Mapping[str, Any], bundle: Bundle | None, policy: Policy, cwd: str | None = None
 ) -> dict[str, Any]:
     """The top-level keys the evidence report needs (contract section 4 allows added
     keys): ``environment``, ``trustAnchors`` and ``howToCheck``.
 
     ``report`` is the report's ``to_dict()`` so far; ``bundle`` the parsed bundle
-    (``None`` when malformed).
+    (``None`` when malformed); ``cwd`` the folder it ran in (see ``howto``).
     """
     return {
         "environment": environment(),
         "trustAnchors": trust_anchors(policy.tsa_roots),
-        "howToCheck": how_to_check(report, bundle),
+        "howToCheck": how_to_check(report, bundle, cwd),
         **limits_keys(report),
     }
 
