@@ -248,8 +248,8 @@ def anchor_commands(anchor: Anchor, params: NetworkParams, min_conf: int,
         *decode, f"# its \"txid\" must be {txid}"]
     index = "outputIndex" if tx.output_index is not None else "the one output"
     out["anchor.op-return"] = [
-        *decode,
-        f"# vout[{tx.output_index if tx.output_index is not None else 'n'}] ({index}) must "
+        f"# in the transaction decoded for anchor.transaction, "
+        f"vout[{tx.output_index if tx.output_index is not None else 'n'}] ({index}) must "
         f"have scriptPubKey.hex 6a20{anchor.merkle_root.hex()}: OP_RETURN, a 32-byte push "
         "and merkleRoot"]
     block = anchor.block
