@@ -10,14 +10,13 @@ import json
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from helpers.common import SCENARIOS, manifest, scenario
+from helpers.common import SCENARIOS, manifest, run_cli, scenario
 from helpers.reports import PageParts, made_up, scenario_report
 from provelio_verify import (
     CHECK_IDS,
@@ -470,13 +469,118 @@ def test_batch_ids_are_unique_and_every_link_has_a_target():
 def test_a_batch_of_thousands_stays_one_row_per_passed_item():
     reports = [made_up(path=f"file-{i}.pdf").to_dict() for i in range(3000)]
     reports += _batch()[1:]
-    started = time.monotonic()
     html_text = render_html(reports)
-    elapsed = time.monotonic() - started
-    assert elapsed < 10, elapsed
     assert html_text.count('class="item"') == 3
     single = len(render_html(reports[0]))
     assert len(html_text) < 3000 * 600 + 3 * single, len(html_text)
+
+
+# ------------------------------------------------------------------ batches that scale (item 6)
+
+NOT_PASSED_CASES = ("merkle-sibling-tampered", "tsa-wrong-imprint", "require-anchor-unanchored")
+
+
+def _copies(report, count, start=0):
+    """``count`` copies of a real report under distinct file names and digests."""
+    out = []
+    for i in range(start, start + count):
+        item = json.loads(json.dumps(report))
+        item["subject"]["path"] = f"archive/2026/contract-{i:05d}.pdf"
+        item["subject"]["sha256"] = hashlib.sha256(b"item %d" % i).hexdigest()
+        out.append(item)
+    return out
+
+
+@pytest.fixture(scope="module")
+def big_batch(regtest_report):
+    """10,000 items: real confirmed reports, and every 100th one of the three scenarios
+    that did not pass (1%)."""
+    others = [_report(name) for name in NOT_PASSED_CASES]
+    reports = _copies(regtest_report, 10_000)
+    for n, i in enumerate(range(99, 10_000, 100)):
+        reports[i] = _copies(others[n % 3], 1, start=i)[0]
+    return reports
+
+
+def test_a_batch_of_ten_thousand_items_is_at_most_ten_megabytes(big_batch, regtest_report):
+    page = render_html(big_batch)
+    size = len(page.encode("utf-8"))
+    assert size <= 10_000_000, size
+    assert page.count('class="item"') == 100  # the items that did not pass, in full
+    # Each PASSED item costs one row: a bound per item, measured on passed items alone.
+    passed = render_html(_copies(regtest_report, 2_000))
+    empty = render_html(_copies(regtest_report, 1))
+    per_item = (len(passed.encode()) - len(empty.encode())) / 1_999
+    assert per_item <= 400, per_item
+
+
+def test_failed_items_get_full_details_and_passed_ones_a_row(big_batch):
+    reports = big_batch[:300]
+    page = render_html(reports)
+    parts = PageParts(page)
+    rows = _rows(page, "items")
+    for number, report in enumerate(reports, start=1):
+        row = next(r for r in rows if r.startswith(f"{number} {report['subject']['path']}"))
+        assert report["subject"]["sha256"] in row and report["indication"] in row
+        if report["indication"] == "PASSED":
+            assert f"item-{number}" not in parts.ids
+            assert report["existence"]["notAfter"] in row
+            continue
+        for ident in ("subject", "checks", "verify-yourself", "details", "chain"):
+            assert f"item-{number}-{ident}" in parts.ids, (number, ident)
+        item = page.split(f'id="item-{number}"')[1].split('<section class="item"')[0]
+        assert report["subject"]["path"] in item
+        assert deciding_check_id(report) in row
+        if report["indication"] == "FAILED":  # a FAILED row states no date (item 4)
+            assert not report["existence"]["notAfter"] or report["existence"]["notAfter"] not in row
+            assert "makes no statement about when the data existed" in item
+
+
+def deciding_check_id(report):
+    return next(c["id"] for c in report["checks"] if c["indication"] == report["indication"]
+                and (c["indication"] == "FAILED" or c.get("required", True)))
+
+
+def test_a_batch_shows_what_items_share_once(big_batch):
+    """The chain answers and the details an earlier item showed are named, not repeated:
+    the second item in full costs far less than the first."""
+    failing = [r for r in big_batch if r["indication"] != "PASSED"][:6]
+    one, two = render_html(failing[:3]), render_html(failing)
+    # 0.68 here; 0.83 when no whole block is shared (only objects inside details)
+    assert len(two) - len(one) < 0.75 * len(one), (len(one), len(two))
+    assert "The same as for" in two and "The same as " in two
+    parts = PageParts(two)
+    for href in parts.attribute_values("href"):
+        if href.startswith("#"):
+            assert href[1:] in parts.ids, href
+
+
+def test_the_option_for_all_gives_every_item_in_full(big_batch):
+    reports = big_batch[:120]
+    page = render_html(reports, passed_in_full=True)
+    assert page.count('class="item"') == 120
+    assert "Full details follow for 120 items (every item)." in " ".join(
+        PageParts(page).text.split())
+    assert render_html(reports).count('class="item"') == 1
+
+
+def test_the_command_line_option_for_all(tmp_path):
+    """--batch with --html: full sections for the items that did not pass, and with
+    --full-details for every item."""
+    manifest = tmp_path / "items.jsonl"
+    rows = [{"file": str(SCENARIOS / name / "document.txt"),
+             "proof": str(SCENARIOS / name / "proof.json")}
+            for name in ("ok-created", "tsa-wrong-imprint", "ok-created")]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pages = {}
+    for extra in ([], ["--full-details"]):
+        out = tmp_path / f"batch{len(extra)}.html"
+        proc = run_cli(["--batch", str(manifest), "--html", str(out), "--tsa-roots",
+                        str(OK / "roots.pem"), *extra], cwd=tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        pages[bool(extra)] = PageParts(out.read_text())
+    assert [i for i in ("item-1", "item-2", "item-3") if i in pages[False].ids] == ["item-2"]
+    assert all(i in pages[True].ids for i in ("item-1", "item-2", "item-3"))
 
 
 def test_single_page_and_batch_agree_on_an_items_sections():

@@ -140,6 +140,9 @@ def _fail_usage(message: str) -> None:
               help="Also write the evidence report as one self-contained HTML file.")
 @click.option("--pdf", "pdf_path", metavar="PATH", type=click.Path(),
               help="Also write the evidence report as PDF (needs the [pdf] extra).")
+@click.option("--full-details", is_flag=True,
+              help="With --batch and --html/--pdf: full sections for every item, not only "
+                   "for those that did not PASS.")
 @click.option("--save-evidence", "save_dir", metavar="DIR", type=click.Path(),
               help="Also store everything this verification relied on in a new folder DIR "
                    "(an evidence capsule), to re-verify offline later with --evidence.")
@@ -194,6 +197,7 @@ def command(
     jobs: int | None,
     html_path: str | None,
     pdf_path: str | None,
+    full_details: bool,
     save_dir: str | None,
     evidence_dir: str | None,
     sync_path: str | None,
@@ -421,6 +425,10 @@ def _check_capsule_dir(folder: str, inputs: list[str | None]) -> None:
                              f"or lies inside the input {item}")
 
 
+def _full_details() -> bool:
+    return bool(click.get_current_context().params.get("full_details"))
+
+
 def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | None,
            as_json: bool, html_path: str | None, pdf_path: str | None, *,
            quiet: bool = False, resume: bool = False) -> None:
@@ -476,9 +484,9 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
         sys.exit(130)
     try:
         if html_path and reports is not None:
-            write_html(html_path, reports)
+            write_html(html_path, reports, passed_in_full=_full_details())
         if pdf_path and reports is not None:
-            write_pdf(pdf_path, reports)
+            write_pdf(pdf_path, reports, passed_in_full=_full_details())
     except InputError as exc:
         raise click.UsageError(str(exc)) from None
     sys.exit(EXIT_CODES[summary.worst()])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..howto import HOW_TO_CHECK
@@ -44,16 +45,38 @@ CERTIFICATE_FIELDS = (
 )
 
 
+@dataclass
+class Shown:
+    """What a page has shown already, so a batch page shows each thing once: objects
+    inside checks' details (JSON text -> where), and whole blocks (a check's details,
+    a chain's answers, a policy: JSON text -> (label, element id))."""
+
+    objects: dict[str, str] = field(default_factory=dict)
+    blocks: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def first(self, kind: str, value: Any, label: str, ident: str) -> tuple[str, str] | None:
+        """Where ``value`` was shown before (None the first time, noting it here)."""
+        key = kind + "\0" + json.dumps(value, sort_keys=True, default=str)
+        if key in self.blocks:
+            return self.blocks[key]
+        self.blocks[key] = (label, ident)
+        return None
+
+
 def item_sections(
-    report: ReportDict, *, prefix: str = "", level: int = 2, shared: bool = True
+    report: ReportDict, *, prefix: str = "", level: int = 2, shared: bool = True,
+    shown: Shown | None = None, label: str = "",
 ) -> list[str]:
     """The sections for one report. ``prefix`` keeps element ids unique on a batch page;
-    ``shared`` adds the trust anchors and environment (a batch page shows them once).
+    ``shared`` adds the trust anchors and environment (a batch page shows them once);
+    ``shown`` (one per page) and ``label`` (``item 3``) let a batch page name what an
+    earlier item showed instead of repeating it.
 
     What a reader acts on comes first: the verdict, the facts, the checks (one line
     each, with details where a check did not pass) and the commands to re-check it by
     hand. The checks' details and the chain sources' raw answers follow in an appendix,
     each once."""
+    shown = shown if shown is not None else Shown()
     parts = [] if prefix else [_header(report)]
     parts.append(_verdict(report))
     bodies = [
@@ -69,10 +92,14 @@ def item_sections(
                        trust_anchors_html(report.get("trustAnchors"), report.get("policy"))))
     for number, (ident, title, body) in enumerate(bodies, start=1):
         parts.append(section(level, anchor_id(prefix, ident), f"{number}. {title}", body))
+    policy_id = anchor_id(prefix, "policy")
+    policy_seen = shown.first("policy", report.get("policy"), label, policy_id)
     appendix = [
-        ("details", "Details of the checks", _appendix_details(report, prefix)),
-        ("chain", "Chain sources and their answers", _chain(report)),
-        ("policy", "Verification policy", _policy(report.get("policy"))),
+        ("details", "Details of the checks", _appendix_details(report, prefix, shown, label)),
+        ("chain", "Chain sources and their answers",
+         _chain(report, shown, label, anchor_id(prefix, "chain"))),
+        ("policy", "Verification policy", _same_as(policy_seen) if policy_seen
+         else _policy(report.get("policy"))),
     ]
     if shared:
         appendix.append(("environment", "Tool and environment",
@@ -83,6 +110,13 @@ def item_sections(
         parts.append(section(level, anchor_id(prefix, ident), f"{letter}. {title}", body))
     parts.append("</div>")
     return parts
+
+
+def _same_as(where: tuple[str, str]) -> str:
+    """A reference to what an earlier part of the page showed."""
+    label, ident = where
+    return (f'<p class="muted">The same as for <a href="#{e(ident)}">{e(label or "above")}'
+            "</a>.</p>")
 
 
 def _policy(policy: Any) -> str:
@@ -269,23 +303,29 @@ def _has_details(check: Mapping[str, Any]) -> bool:
     return bool(details)
 
 
-def _appendix_details(report: ReportDict, prefix: str) -> str:
+def _appendix_details(report: ReportDict, prefix: str, shown: Shown, label: str) -> str:
     passed = [c for c in checks_of(report)
               if str(c.get("indication")) == Indication.PASSED.value and _has_details(c)]
     if not passed:
         return '<p class="muted">(no check that passed recorded details)</p>'
-    seen: dict[str, str] = {}
     groups = []
     for check in passed:
         cid = str(check.get("id"))
-        rows = condensed_rows(_shown_details(check), seen, cid)
-        if _lists_sources(check):
-            rows.append(("sources", '<span class="muted">what each answered: appendix '
-                         "B</span>"))
-        groups.append(f'<div class="check-group" id="{anchor_id(prefix, "details", cid)}">'
+        ident = anchor_id(prefix, "details", cid)
+        details = _shown_details(check)
+        before = shown.first("details " + cid, details, f"{label} {cid}".strip(), ident)
+        if before is not None:
+            body = (f'<p class="pairs muted">The same as <a href="#{e(before[1])}">'
+                    f"{e(before[0])}</a>.</p>")
+        else:
+            rows = condensed_rows(details, shown.objects, f"{label} {cid}".strip())
+            if _lists_sources(check):
+                rows.append(("sources", '<span class="muted">what each answered: appendix '
+                             "B</span>"))
+            body = inline_pairs(rows)
+        groups.append(f'<div class="check-group" id="{ident}">'
                       f'<p class="group"><code>{e(cid)}</code> '
-                      f"{indication_html(check.get('indication'))}</p>"
-                      f"{inline_pairs(rows)}</div>")
+                      f"{indication_html(check.get('indication'))}</p>{body}</div>")
     return ('<p class="note">What each check that passed recorded, condensed: nested '
             "fields as dotted names; an object already listed is named, not repeated. The "
             "JSON report holds the same, in full.</p>" + "".join(groups))
@@ -361,7 +401,8 @@ def _anchor_table(anchor: Any) -> str:
     return kv_table(rows)
 
 
-def _chain(report: ReportDict) -> str:
+def _chain(report: ReportDict, shown: Shown | None = None, label: str = "",
+           ident: str = "") -> str:
     policy = report.get("policy")
     need = get(policy, "minConfirmations")
     intro = ('<p class="note">Each chain source the verification asked and what it '
@@ -377,6 +418,9 @@ def _chain(report: ReportDict) -> str:
     sources = details.get("sources") if isinstance(details, Mapping) else None
     if not isinstance(sources, list) or not sources:
         return intro + '<p class="muted">(no chain source was asked)</p>'
+    before = (shown or Shown()).first("sources", sources, label, ident)
+    if before is not None:
+        return intro + _same_as(before)
     return intro + "".join(_source_html(number, source)
                            for number, source in enumerate(sources, start=1)) \
         + _answers_html(sources)

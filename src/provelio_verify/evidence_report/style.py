@@ -95,6 +95,19 @@ td.hexcell { font-family: "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas
 .pairs .k { font-weight: 600; white-space: nowrap; font-family: "DejaVu Sans Mono",
   "Liberation Mono", Menlo, Consolas, monospace; font-size: 0.9em; }
 
+table.index { table-layout: fixed; margin: 0; }
+table.index th:nth-child(1) { width: 3.8em; }
+table.index th:nth-child(2) { width: 30%; }
+table.index th:nth-child(3) { width: 34%; }
+table.index th:nth-child(5) { width: 18%; }
+table.index td { overflow-wrap: anywhere; }
+.rows + .rows thead { display: none; }
+/* On screen, a browser may skip laying out and painting what is off screen: a batch
+   page of 10,000 items opens in a second (benchmarks/report_batch.py). */
+@media screen {
+  .rows { content-visibility: auto; contain-intrinsic-size: auto 30000px; }
+  .item { content-visibility: auto; contain-intrinsic-size: auto 4000px; }
+}
 .source-name { font-weight: 600; margin-top: 0.6rem; }
 .appendix { margin-top: 2rem; border-top: 3px double var(--rule); }
 .appendix .check { padding: 0.2rem 0.5rem; margin: 0.4rem 0; }
@@ -124,9 +137,11 @@ footer { margin-top: 2rem; padding-top: 0.5rem; border-top: 1px solid var(--rule
   h2 { break-before: auto; }
   .check { break-inside: avoid; page-break-inside: avoid; }
   pre.commands { font-size: 7.8pt; overflow: visible; }
-  .appendix { font-size: 8pt; }
+  .appendix { font-size: 7.8pt; }
+  footer { margin-top: 0.6rem; padding-top: 0.2rem; font-size: 7.5pt; }
   .appendix .check { break-inside: auto; page-break-inside: auto; }
   .item { break-before: page; page-break-before: always; border-top: none; }
+  .rows + .rows thead { display: table-header-group; }
 }
 """
 
