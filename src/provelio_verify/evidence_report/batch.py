@@ -35,7 +35,7 @@ def batch_sections(reports: Sequence[ReportDict], *, passed_in_full: bool = Fals
     when = ("" if not moments else f" at {moments[0]}" if moments[0] == moments[-1]
             else f" between {moments[0]} and {moments[-1]}")
     parts = ['<header><p class="kicker">provelio-verify evidence report</p>'
-             f"<h1>Batch of {len(reports)} verifications</h1>"
+             f"<h1>Batch of {len(reports):,} verifications</h1>"
              f"<p>Verified{e(when)}.</p></header>"]
     passed = len(reports) - sum(full)
     note = (f"Full details follow for {_items(sum(full))}"

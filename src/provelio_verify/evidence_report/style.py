@@ -97,9 +97,10 @@ td.hexcell { font-family: "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas
 
 table.index { table-layout: fixed; margin: 0; }
 table.index th:nth-child(1) { width: 3.8em; }
-table.index th:nth-child(2) { width: 30%; }
-table.index th:nth-child(3) { width: 34%; }
-table.index th:nth-child(5) { width: 18%; }
+table.index th:nth-child(2) { width: 26%; }
+table.index th:nth-child(3) { width: 32%; }
+table.index th:nth-child(4) { width: 17%; }
+table.index th:nth-child(5) { width: 17%; }
 table.index td { overflow-wrap: anywhere; }
 .rows + .rows thead { display: none; }
 /* On screen, a browser may skip laying out and painting what is off screen: a batch
