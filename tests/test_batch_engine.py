@@ -126,6 +126,36 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(archive, reference, m
     assert "worker process verifying it died" in lost[0].deciding[1]
 
 
+def test_a_worker_dying_before_the_next_chunk_is_sent_loses_nothing(archive, reference,
+                                                                    monkeypatch):
+    """The race CI met: the chunk at the head comes back, and by the time the parent
+    sends the next one a worker verifying a later chunk has died and broken the pool.
+    Here the reader of the outcomes is slow after the first one, so the pool is surely
+    broken at that send."""
+    import time
+
+    target, items = archive
+    parent = os.getpid()
+    doomed = items[5].name  # in the second chunk; the first comes back whole
+    real = pv.Verifier.verify
+
+    def verify(self, subject, bundle, **kwargs):
+        if os.getpid() != parent and str(subject).endswith(doomed):
+            os._exit(9)
+        return real(self, subject, bundle, **kwargs)
+
+    monkeypatch.setattr(pv.Verifier, "verify", verify)
+    outcomes = []
+    for outcome in iter_batch(items[:30], _verifier(target), jobs=2, chunk_size=4,
+                              in_flight=2, full_reports=False, lines=True):
+        if not outcomes:
+            time.sleep(1.0)
+        outcomes.append(outcome)
+    assert [o.item.index for o in outcomes] == list(range(30))
+    lost = [o for o in outcomes if o.line != reference[o.item.index].line]
+    assert [o.item.name for o in lost] == [doomed]
+
+
 def test_a_remote_source_is_asked_about_each_block_once_on_any_executor(tmp_path):
     from gen.world import world
     from helpers.chainservers import ChainData, EsploraServer

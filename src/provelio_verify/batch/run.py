@@ -473,8 +473,18 @@ class _Fanout:
             if self.blob is None:
                 self.blob = pickle.dumps(self.verifier)
             shared = _Shared(self.key, self.verifier, self.blob)
-        chunk.future = self.executor.submit(verify_chunk, chunk.items, shared,
-                                            full_report=self.full_reports, line=self.lines)
+        try:
+            chunk.future = self.executor.submit(verify_chunk, chunk.items, shared,
+                                                full_report=self.full_reports,
+                                                line=self.lines)
+        except BrokenProcessPool as exc:
+            # A worker died after the head chunk was sent and before its result said so:
+            # this chunk's future fails the same way, and run() isolates as for the head.
+            if not self.own:
+                raise
+            failed: Future[list[ItemOutcome]] = Future()
+            failed.set_exception(exc)
+            chunk.future = failed
 
     def _start(self) -> None:
         # fork: the workers start with the parent's Verifier as it is now, its chain
