@@ -144,7 +144,7 @@ def test_resume_needs_a_batch_and_its_jsonl(tmp_path):
     alone = run_cli(["--batch", str(src), "--resume", *ROOTS])
     assert alone.returncode == 2 and "give --jsonl" in alone.stderr
     single = run_cli([str(OK / "document.txt"), str(OK / "proof.json"), "--resume", *ROOTS])
-    assert single.returncode == 2 and "--resume go with --batch" in single.stderr
+    assert single.returncode == 2 and "--resume goes with --batch" in single.stderr
 
 
 def test_a_streamed_manifest_resumes_too(tmp_path, finished):

@@ -320,7 +320,9 @@ def _resolve(key: str, blob: bytes | None) -> _Shared:
         if blob is None:
             raise RuntimeError(f"this worker holds no verifier for batch {key}")
         verifier = _register(key, pickle.loads(blob))  # noqa: S301 - our own parent's bytes
-    return _Shared(key, verifier, None)
+    # The bytes stay with the handle: an executor may unpickle a task where it is not
+    # run (Dask's scheduler does) and pickle it again for the worker that runs it.
+    return _Shared(key, verifier, blob)
 
 
 def iter_batch(
@@ -374,8 +376,11 @@ class _Fanout:
         self.verifier = verifier
         self.own = executor is None
         self.executor = executor
+        # An executor says how many workers it has as ``max_workers`` (a cluster's) or
+        # ``_max_workers`` (the standard library's pools); else this machine's cores.
         self.workers = max(1, jobs if executor is None else
-                           getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+                           getattr(executor, "max_workers", None)
+                           or getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
         self.chunk_size = max(1, chunk_size)
         self.in_flight = max(1, in_flight or 2 * self.workers)
         self.full_reports = full_reports
@@ -420,6 +425,17 @@ class _Fanout:
                     if lost is not None:
                         yield lost
                     continue
+                except Exception as exc:  # noqa: BLE001 - a chunk's task failed, not an item
+                    # verify_chunk answers every item: what fails here is the executor's
+                    # (a cluster gave up on a task whose workers kept dying, a result that
+                    # could not travel). Own pool: a defect, raised. Another executor: the
+                    # chunk again one item at a time; an item that fails alone is answered.
+                    if self.own:
+                        raise
+                    lost = self._one_by_one(pending, exc)
+                    if lost is not None:
+                        yield lost
+                    continue
                 pending.popleft()
                 yield from outcomes
         finally:
@@ -446,6 +462,18 @@ class _Fanout:
             return self._lost(head.items[0])
         pending.extendleft(reversed([_Chunk([item], alone=True) for item in head.items]))
         return None
+
+    def _one_by_one(self, pending: collections.deque[_Chunk],
+                    exc: Exception) -> ItemOutcome | None:
+        head = pending.popleft()
+        if len(head.items) > 1:
+            pending.extendleft(reversed([_Chunk([item]) for item in head.items]))
+            return None
+        item = head.items[0]
+        return self._lost(item, f"item {item.name} was not verified: the executor failed "
+                                f"its task ({type(exc).__name__}: {exc}), also when it "
+                                "was sent alone; verify it on its own "
+                                "(provelio-verify FILE PROOF) to see why")
 
     def _chunks(self, items: Iterable[BatchItem]) -> Iterator[_Chunk]:
         size = FIRST_CHUNK_SIZE
@@ -506,9 +534,9 @@ class _Fanout:
                     process.terminate()
         pool.shutdown(wait=wait, cancel_futures=True)
 
-    def _lost(self, item: BatchItem) -> ItemOutcome:
+    def _lost(self, item: BatchItem, message: str | None = None) -> ItemOutcome:
         report = _internal_error(
-            item, self.verifier,
+            item, self.verifier, message or
             f"item {item.name} was not verified: the worker process verifying it died "
             "(killed, or out of memory), also when it was verified alone; verify it on "
             "its own (provelio-verify FILE PROOF) to see why", None)

@@ -99,6 +99,9 @@ class HeadersFileSource(ChainSource):
                  checkpoints: Checkpoints | None = None) -> None:
         self.path = os.fspath(path)
         super().__init__(f"headers-file {self.path}")
+        # Read where the path pointed when it was given: a copy of this source sent to
+        # a worker in another folder (a cluster's) reads the same file.
+        self._where = os.path.abspath(self.path)
         self._checkpoints = checkpoints
         self._run: HeaderRun | None = None
         self._failure: SourceInvalid | SourceUnavailable | None = None
@@ -134,7 +137,7 @@ class HeadersFileSource(ChainSource):
 
     def _load(self) -> HeaderRun:
         try:  # a FIFO or device is refused, never read (nor waited on)
-            data = read_at_most(self.path, MAX_HEADERS_FILE_BYTES)
+            data = read_at_most(self._where, MAX_HEADERS_FILE_BYTES)
         except InputError as exc:
             raise SourceUnavailable(str(exc)) from None
         return validate_headers(data, self._mainnet_checkpoints())

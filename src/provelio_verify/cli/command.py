@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -15,6 +16,7 @@ from .. import chain
 from .._text import printable
 from .._version import __version__
 from ..batch import BatchItem, BatchSummary, discover, stream
+from ..batch.cluster import absolute_items, dask_executor
 from ..batch.resume import resume as resume_batch
 from ..bundle import MAX_BUNDLE_BYTES
 from ..capsule import load_capsule, reverify, save_capsule
@@ -134,6 +136,9 @@ def _fail_usage(message: str) -> None:
 @click.option("--resume", is_flag=True,
               help="With --batch and --jsonl PATH: continue an interrupted batch after the "
                    "complete reports already in PATH (same source and options).")
+@click.option("--dask-scheduler", "dask_scheduler", metavar="ADDRESS",
+              help="With --batch: verify on the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://HOST:PORT; needs the [dask] extra).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="With --batch: items verified in parallel (default: the number of cores).")
 @click.option("--html", "html_path", metavar="PATH", type=click.Path(),
@@ -194,6 +199,7 @@ def command(
     batch_source: str | None,
     jsonl_path: str | None,
     resume: bool,
+    dask_scheduler: str | None,
     jobs: int | None,
     html_path: str | None,
     pdf_path: str | None,
@@ -244,11 +250,18 @@ def command(
     if batch_source is not None:
         if paths or digest:
             _fail_usage("--batch takes no FILE, PROOF or --digest")
+        if dask_scheduler and jobs:
+            _fail_usage("--jobs sizes a pool on this machine and --dask-scheduler runs on a "
+                        "cluster's workers: give one of them")
         if resume and not jsonl_path:
             _fail_usage("--resume continues the batch whose reports are in --jsonl PATH: "
                         "give --jsonl")
-    elif jsonl_path or jobs or resume:
-        _fail_usage("--jsonl, --jobs and --resume go with --batch")
+    elif jsonl_path or jobs or resume or dask_scheduler:
+        given = [name for name, value in (("--jsonl", jsonl_path), ("--jobs", jobs),
+                                          ("--resume", resume),
+                                          ("--dask-scheduler", dask_scheduler)) if value]
+        _fail_usage(f"{' and '.join(given)} {'goes' if len(given) == 1 else 'go'} with "
+                    "--batch (a folder or manifest of items)")
     elif digest is not None:
         if len(paths) != 1:
             _fail_usage("with --digest give only PROOF (no FILE)")
@@ -277,7 +290,7 @@ def command(
 
     if batch_source is not None:
         _batch(verifier, batch_source, jsonl_path, jobs, as_json, html_path, pdf_path,
-               quiet=quiet, resume=resume)
+               quiet=quiet, resume=resume, dask_scheduler=dask_scheduler)
         return
     progress = _Progress()
     try:
@@ -373,7 +386,8 @@ def _write_reports(report: Report, html_path: str | None, pdf_path: str | None) 
 #: Options that do not go with --evidence (one capsule, re-verified, nothing saved).
 #: Trust, policy and chain sources do: they are the re-verifier's own, never the
 #: capsule's.
-_NOT_WITH_EVIDENCE = ("digest", "batch_source", "jsonl_path", "resume", "jobs", "save_dir")
+_NOT_WITH_EVIDENCE = ("digest", "batch_source", "jsonl_path", "resume", "dask_scheduler", "jobs",
+                      "save_dir")
 
 
 def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_json: bool,
@@ -431,7 +445,8 @@ def _full_details() -> bool:
 
 def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | None,
            as_json: bool, html_path: str | None, pdf_path: str | None, *,
-           quiet: bool = False, resume: bool = False) -> None:
+           quiet: bool = False, resume: bool = False,
+           dask_scheduler: str | None = None) -> None:
     try:
         items: Iterable[BatchItem]
         if os.path.isdir(source):
@@ -442,6 +457,10 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
             # A manifest is streamed: a million rows start at once, and only the items
             # in work are held.
             items, notes = stream(source)
+        if dask_scheduler:
+            # The workers run elsewhere: each item's files by their absolute names (also
+            # in the reports, so a resumed cluster batch matches its earlier lines).
+            items = absolute_items(items)
         for output in filter(None, (jsonl_path, html_path, pdf_path)):
             _check_batch_output(output, source)
     except InputError as exc:
@@ -470,9 +489,17 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
                 raise click.UsageError(
                     f"cannot write {jsonl_path}: {exc.strerror or exc}") from None
         color = _use_color(sys.stdout)
-        summary = batch_cli.run(items, notes, verifier, jobs=jobs or os.cpu_count() or 1,
-                                jsonl=jsonl, as_json=as_json, color=color, reports=reports,
-                                quiet=quiet, summary=summary, previous=previous)
+        with contextlib.ExitStack() as stack:
+            executor = None
+            if dask_scheduler:
+                try:
+                    executor = stack.enter_context(dask_executor(dask_scheduler))
+                except InputError as exc:
+                    raise click.UsageError(str(exc)) from None
+            summary = batch_cli.run(items, notes, verifier, jobs=jobs or os.cpu_count() or 1,
+                                    jsonl=jsonl, as_json=as_json, color=color,
+                                    reports=reports, quiet=quiet, summary=summary,
+                                    previous=previous, executor=executor)
     finally:
         if jsonl is not None:
             jsonl.close()
