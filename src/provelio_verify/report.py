@@ -248,7 +248,12 @@ class Report:
                           allow_nan=False)
 
 
-_PLAIN = frozenset({str, int, bool, float, type(None)})
+#: Types copied as they are (floats are checked for being finite first).
+_LEAF = frozenset({str, int, bool, type(None)})
+
+#: Where a value sits in the report, built only if an error names it: the report's own
+#: name, or (where the container is, "." and a key, or "[" and an index).
+_At = str | tuple[Any, str, Any]
 
 
 def _jsonable(value: Any, depth: int = 0, where: str = "") -> Any:
@@ -261,32 +266,61 @@ def _jsonable(value: Any, depth: int = 0, where: str = "") -> Any:
             naming where.
         TypeError: a value of a type with no JSON form.
     """
+    return _copy(value, depth, where)
+
+
+def _copy(value: Any, depth: int, at: _At) -> Any:
+    # The hot path of every report's JSON (hundreds of values per report): plain
+    # containers and leaves first, by exact type, and a value's place in the report
+    # is put into words only when an error names it.
     kind = type(value)
-    if kind is float:
-        if not math.isfinite(value):
-            raise ValueError(f"report value {where or 'report'} is {value}, not a JSON number")
+    if kind in _LEAF:
         return value
-    if kind in _PLAIN:
-        return value
-    if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_JSON_DEPTH:
-        raise ValueError(f"report value {where or 'report'} nests deeper than the limit of "
-                         f"{MAX_JSON_DEPTH}")
     if kind is dict:
-        return {str(k): _jsonable(v, depth + 1, f"{where}.{k}") for k, v in value.items()}
+        if depth >= MAX_JSON_DEPTH:
+            raise _too_deep(at)
+        return {(k if type(k) is str else str(k)):
+                (v if type(v) in _LEAF else _copy(v, depth + 1, (at, ".", k)))
+                for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [_jsonable(v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
+        if depth >= MAX_JSON_DEPTH:
+            raise _too_deep(at)
+        return [v if type(v) in _LEAF else _copy(v, depth + 1, (at, "[", i))
+                for i, v in enumerate(value)]
+    return _copy_other(value, depth, at)
+
+
+def _copy_other(value: Any, depth: int, at: _At) -> Any:
     if isinstance(value, float):
-        return _jsonable(float(value), depth, where)
-    if value is None or isinstance(value, (str, bool, int)):
+        if not math.isfinite(value):
+            raise ValueError(f"report value {_where(at) or 'report'} is {value}, "
+                             "not a JSON number")
+        return float(value)
+    if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_JSON_DEPTH:
+        raise _too_deep(at)
+    if isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, depth + 1, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): _copy(v, depth + 1, (at, ".", k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_copy(v, depth + 1, (at, "[", i)) for i, v in enumerate(value)]
     if isinstance(value, datetime):
         return rfc3339(value)
     raise TypeError(f"report details cannot hold a {type(value).__name__}")
+
+
+def _where(at: _At) -> str:
+    parts: list[str] = []
+    while isinstance(at, tuple):
+        at, sep, key = at
+        parts.append(f".{key}" if sep == "." else f"[{key}]")
+    return at + "".join(reversed(parts))
+
+
+def _too_deep(at: _At) -> ValueError:
+    return ValueError(f"report value {_where(at) or 'report'} nests deeper than the limit "
+                      f"of {MAX_JSON_DEPTH}")

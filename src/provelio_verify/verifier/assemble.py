@@ -132,7 +132,8 @@ def evidence_keys(
     (``None`` when malformed); ``cwd`` the folder it ran in (see ``howto``).
     """
     return {
-        "environment": environment(),
+        # The cached dict itself: Report._json copies every added key (_jsonable).
+        "environment": _environment(),
         "trustAnchors": trust_anchors(policy.tsa_roots),
         "howToCheck": how_to_check(report, bundle, cwd),
         **limits_keys(report),
