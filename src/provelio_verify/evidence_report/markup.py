@@ -1,40 +1,35 @@
-"""HTML building blocks of the evidence report.
+"""Building blocks of the evidence report: what to show of a report's JSON object,
+and the Python side of the macros in ``templates/values.html`` that show it.
 
-Every string that reaches the page goes through :func:`e`: control and format
-characters shown escaped (as the terminal output does, so a right-to-left override in
-a file name cannot disguise it), then HTML-escaped, quotes included.
+No HTML is written here: each ``*_html`` function and table helper calls a template
+macro (:mod:`.templating`), which escapes every value and makes control and format
+characters visible. They return :class:`markupsafe.Markup`, which other macros insert
+as it is.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._text import printable
+from markupsafe import Markup
+
 from ..howto import HOW_TO_CHECK, how_to_check
 from ..report import VERDICT_WORDS, Indication
+from .templating import MAX_TABLE_DEPTH, macro
 
 ReportDict = Mapping[str, Any]
+#: A table's rows: a label and its cell (markup from a macro, or plain text).
+Rows = Sequence[tuple[str, Any]]
 
-#: Nesting shown as tables; deeper values (only bundle metadata can go deeper) are
-#: shown as JSON text, so a hostile bundle cannot make the page arbitrarily deep.
-MAX_TABLE_DEPTH = 6
-
-_HEX = re.compile(r"[0-9a-fA-F]{32,}")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
 def anchor_id(*parts: str) -> str:
     """An element id made of ``parts`` (ASCII letters, digits, ``.``, ``_``, ``-``)."""
     return "-".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", p) for p in parts if p)
-
-
-def e(value: Any) -> str:
-    """Text for the page: control/format characters made visible, then HTML-escaped."""
-    return html.escape(printable(str(value)), quote=True)
 
 
 def subject_name(report: ReportDict) -> str:
@@ -49,11 +44,9 @@ def subject_name(report: ReportDict) -> str:
     return "(digest given)"
 
 
-def indication_html(value: Any) -> str:
+def indication_html(value: Any) -> Markup:
     """An indication as a word with its colour class (the word alone carries it)."""
-    text = str(value)
-    cls = text if text in Indication.__members__ else "unknown"
-    return f'<span class="ind {cls}">{e(text)}</span>'
+    return macro("values.html", "indication")(value)
 
 
 def verdict_words(indication: Any) -> str:
@@ -92,41 +85,18 @@ def steps_of(report: ReportDict) -> list[Mapping[str, Any]]:
     return [s for s in steps if isinstance(s, Mapping)]
 
 
-def kv_table(rows: Sequence[tuple[str, str]]) -> str:
-    """A two-column table; ``rows`` hold an escaped-by-caller value HTML per label."""
-    if not rows:
-        return '<p class="muted">(none)</p>'
-    body = "".join(f"<tr><th>{e(label)}</th><td>{value}</td></tr>" for label, value in rows)
-    return f'<table class="kv"><tbody>{body}</tbody></table>'
+def kv_table(rows: Rows) -> Markup:
+    """A two-column table of (label, cell) rows; a cell is markup or plain text."""
+    return macro("values.html", "kv_table")(list(rows))
 
 
-def value_html(value: Any, depth: int = 0) -> str:
+def value_html(value: Any, depth: int = 0) -> Markup:
     """Any JSON value: objects as key/value tables, lists as numbered lists, long hex
     wrapped in monospace, ``null`` as a word."""
-    if value is None:
-        return '<span class="muted">null</span>'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return e(value)
-    if isinstance(value, str):
-        return _text_html(value)
-    if depth >= MAX_TABLE_DEPTH:
-        dumped = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        return f'<pre class="wrap">{e(dumped)}</pre>'
-    if isinstance(value, Mapping):
-        if not value:
-            return '<span class="muted">(empty)</span>'
-        return kv_table([(str(k), value_html(v, depth + 1)) for k, v in value.items()])
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return '<span class="muted">(none)</span>'
-        items = "".join(f"<li>{value_html(v, depth + 1)}</li>" for v in value)
-        return f'<ol class="values">{items}</ol>'
-    return e(value)
+    return macro("values.html", "value")(value, depth)
 
 
-def condensed(value: Any, seen: dict[str, str] | None = None, where: str = "") -> str:
+def condensed(value: Any, seen: dict[str, str] | None = None, where: str = "") -> Markup:
     """Any JSON value in little room: nested objects flattened into one two-column
     table of dotted names (``signer.subject``, ``outputs[0].value``), lists of plain
     values on one line. Past :data:`MAX_TABLE_DEPTH` levels, JSON text.
@@ -136,56 +106,43 @@ def condensed(value: Any, seen: dict[str, str] | None = None, where: str = "") -
     place), so a certificate named by four checks is listed once."""
     if not isinstance(value, (Mapping, list, tuple)) or not value:
         return value_html(value)
-    body = "".join(f'<tr><th>{e(name)}</th><td>{cell}</td></tr>'
-                   for name, cell in condensed_rows(value, seen, where))
-    return f'<table class="flat"><tbody>{body}</tbody></table>'
+    return macro("values.html", "flat_table")(condensed_rows(value, seen, where))
 
 
 def condensed_rows(value: Any, seen: dict[str, str] | None = None, where: str = ""
-                   ) -> list[tuple[str, str]]:
-    """The rows of :func:`condensed`: (dotted name, value HTML)."""
+                   ) -> list[tuple[str, Any]]:
+    """The rows of :func:`condensed`: (dotted name, value markup)."""
     return _flat(value, "", 0, seen if seen is not None else {}, where)
 
 
-def inline_pairs(rows: Sequence[tuple[str, str]]) -> str:
-    """Label/value pairs (values HTML already) as one flowing paragraph."""
-    if not rows:
-        return '<p class="muted">(none)</p>'
-    pairs = " · ".join(f'<span class="pair"><span class="k">{e(label)}</span> {value}</span>'
-                       for label, value in rows)
-    return f'<p class="pairs">{pairs}</p>'
+def inline_pairs(rows: Rows) -> Markup:
+    """Label/value pairs (cells markup or plain text) as one flowing paragraph."""
+    return macro("values.html", "inline_pairs")(list(rows))
 
 
 def _flat(value: Any, name: str, depth: int, seen: dict[str, str], where: str
-          ) -> list[tuple[str, str]]:
+          ) -> list[tuple[str, Any]]:
     if isinstance(value, (Mapping, list, tuple)) and value and depth >= MAX_TABLE_DEPTH:
-        dumped = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-        return [(name, f'<span class="wrap mono">{e(dumped)}</span>')]
+        return [(name, macro("values.html", "json_inline")(value))]
     if isinstance(value, Mapping) and len(value) >= 3 and name:
         key = json.dumps(value, sort_keys=True, default=str)
         if key in seen:
-            return [(name, f'<span class="muted">as {e(seen[key])} above</span>')]
+            return [(name, macro("values.html", "seen_above")(seen[key]))]
         seen[key] = f"{where} {name}".strip()
     if isinstance(value, Mapping) and value:
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, Any]] = []
         for field, item in value.items():
             rows += _flat(item, f"{name}.{field}" if name else str(field), depth + 1, seen,
                           where)
         return rows
     if isinstance(value, (list, tuple)) and value:
         if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
-            return [(name, ", ".join(value_html(v) for v in value))]
+            return [(name, macro("values.html", "scalars")(value))]
         rows = []
         for index, item in enumerate(value):
             rows += _flat(item, f"{name}[{index}]", depth + 1, seen, where)
         return rows
     return [(name, value_html(value))]
-
-
-def _text_html(text: str) -> str:
-    if _HEX.fullmatch(text):
-        return f'<code class="hex">{e(text)}</code>'
-    return f'<span class="wrap">{e(text)}</span>'
 
 
 #: Widest command line on the page, in characters: it fits the printed A4 width at the
@@ -198,16 +155,16 @@ CODE_INDENT = "    "
 COMMENT_INDENT = "#   "
 
 
-def command_html(line: str) -> str:
+def command_html(line: str) -> Markup:
     """One command line; a line that is a URL becomes a link (followed only if clicked).
     A long command is wrapped by :func:`wrap_command`, the continuation marks dimmed."""
     if _URL.fullmatch(line.strip()):
-        url = line.strip()
-        return f'<a href="{e(url)}" rel="noreferrer noopener">{e(url)}</a>'
+        return macro("values.html", "command")(line.strip(), [], CONTINUATION)
     lines = wrap_command(line)
-    return "\n".join(e(part[:-len(CONTINUATION)]) + f'<span class="cont">{e(CONTINUATION)}</span>'
-                     if part.endswith(CONTINUATION) and index < len(lines) - 1 else e(part)
-                     for index, part in enumerate(lines))
+    pieces = [(part[:-len(CONTINUATION)], True)
+              if part.endswith(CONTINUATION) and index < len(lines) - 1 else (part, False)
+              for index, part in enumerate(lines)]
+    return macro("values.html", "command")("", pieces, CONTINUATION)
 
 
 def wrap_command(line: str, width: int = COMMAND_WIDTH) -> list[str]:
@@ -316,9 +273,9 @@ def _break_points(line: str) -> tuple[list[int], int | None]:
     return breaks, None
 
 
-def section(level: int, ident: str, title: str, body: str) -> str:
-    """A titled ``<section>``; ``body`` is HTML already."""
-    return (f'<section id="{ident}"><h{level}>{e(title)}</h{level}>\n{body}\n</section>')
+def section(level: int, ident: str, title: str, body: Markup) -> Markup:
+    """A titled ``<section>``; ``body`` is markup (what a macro returned)."""
+    return macro("values.html", "section")(level, ident, title, body)
 
 
 def get(mapping: Any, key: str) -> Any:
@@ -326,6 +283,6 @@ def get(mapping: Any, key: str) -> Any:
     return mapping.get(key) if isinstance(mapping, Mapping) else None
 
 
-def maybe(value: Any, missing: str = "not established") -> str:
-    """``value`` as HTML, or the words ``missing`` when it is ``null``."""
-    return f'<span class="muted">{e(missing)}</span>' if value is None else value_html(value)
+def maybe(value: Any, missing: str = "not established") -> Markup:
+    """``value`` as markup, or the words ``missing`` when it is ``null``."""
+    return macro("values.html", "maybe")(value, missing)

@@ -1,4 +1,5 @@
-"""The evidence report as one self-contained HTML page, from reports' JSON objects.
+"""The evidence report as one self-contained HTML page, from reports' JSON objects
+(``templates/page.html``).
 
 The page holds no script and loads nothing; a Content-Security-Policy admits only its
 own inline stylesheet, so even a defect here could not make a browser fetch anything.
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from markupsafe import Markup
+
 from ..report import TOOL_NAME
 from .batch import batch_sections
-from .markup import ReportDict, e, subject_name
+from .markup import ReportDict, subject_name
 from .sections import item_sections
 from .style import CSS, css_hash_source
+from .templating import render
 
 
 def render_html(
@@ -41,33 +45,17 @@ def render_html(
     raise TypeError("render_html takes a report's dict or a sequence of them")
 
 
-def _page(title: str, body: list[str], reports: Sequence[ReportDict]) -> str:
-    csp = (f"default-src 'none'; style-src {css_hash_source()}; img-src 'none'; "
-           "base-uri 'none'; form-action 'none'")
+def _page(title: str, body: list[Markup], reports: Sequence[ReportDict]) -> str:
     versions = sorted({str(tool.get("version")) for r in reports
                        if isinstance(tool := r.get("tool"), Mapping)})
-    generator = f"{TOOL_NAME} {', '.join(versions)}".strip()
-    created = max((str(r["verifiedAt"]) for r in reports if r.get("verifiedAt")), default="")
-    head = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{e(csp)}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta name="generator" content="{e(generator)}">',
-    ]
-    if created:
-        head.append(f'<meta name="dcterms.created" content="{e(created)}">')
-    head += [f"<title>{e(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>"]
-    foot = [
-        "<footer>",
-        f"<p>Made by {e(generator)}. This page holds no scripts and loads nothing from "
-        "the network; it can be filed as it is. Its machine-readable twin is the JSON "
-        "report (<code>provelio-verify --json</code>), which holds the same facts.</p>",
-        "</footer>",
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(head + body + foot) + "\n"
+    return render(
+        "page.html", title=title, body=body,
+        csp=(f"default-src 'none'; style-src {css_hash_source()}; img-src 'none'; "
+             "base-uri 'none'; form-action 'none'"),
+        generator=f"{TOOL_NAME} {', '.join(versions)}".strip(),
+        created=max((str(r["verifiedAt"]) for r in reports if r.get("verifiedAt")),
+                    default=""),
+        # Our own stylesheet, a constant: inserted as it is (escaping would turn its
+        # selectors' ">" into "&gt;"), and the CSP admits exactly these bytes.
+        css=Markup(CSS),
+    )
