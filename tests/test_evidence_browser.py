@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from helpers.browser import DevToolsPipe, file_url, find_chromium, run_chromium
+from helpers.hostile import HOSTILE, RLO, hostile_report
 from helpers.reports import PageParts, scenario_report
 from provelio_verify import CHECK_IDS
 from provelio_verify.evidence_report import render_html
@@ -134,6 +135,23 @@ def test_hostile_names_render_as_text_in_the_browser(report, tmp_path):
     assert not {"img", "script", "iframe"} & dom.tags
     assert hostile["subject"]["path"] in dom.text
     assert "<iframe src=//e.invalid>" in dom.text
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_a_hostile_bundle_makes_no_element_in_the_browser(kind, tmp_path):
+    """Every string of the bundle an injection attempt (or a right-to-left override):
+    Chromium's DOM holds no element and no handler from them, and shows them all."""
+    report = hostile_report(tmp_path, HOSTILE[kind])
+    path = tmp_path / "hostile.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    proc = run_chromium(CHROMIUM, "--dump-dom", file_url(path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = PageParts(proc.stdout)
+    assert not {"script", "img", "iframe", "object", "embed", "svg"} & dom.tags
+    assert all(not a.startswith("on") for _, attrs in dom.elements for a in attrs)
+    assert RLO not in proc.stdout
+    visible = HOSTILE[kind].replace(RLO, "\\u202e")
+    assert dom.text.count(visible) >= 5, dom.text.count(visible)
 
 
 def test_chromiums_print_breaks_no_command_inside_a_word(page, report, tmp_path):
