@@ -592,11 +592,14 @@ def test_single_page_and_batch_agree_on_an_items_sections():
     assert "HASH_FAILURE" in batch.text
 
 
-def test_a_step_file_path_is_relative_to_where_the_verification_ran():
-    """The commands use the paths the verification was given; run from elsewhere they
-    would name other files, so the page says where to run them."""
+def test_the_steps_say_they_run_from_any_folder():
+    """The commands name the file and the bundle by absolute paths (tests/test_howto_*.py
+    run them from another folder); the page says so, and which names are relative."""
     page = PageParts(render_html(made_up().to_dict()))
-    assert "run in the folder where the verification was run" in page.text
+    assert ("They run from any folder: the file and the bundle are named by absolute "
+            "paths; token.der and extra-certs.pem are written to the folder you run them "
+            "in; ROOTS.pem stands for the roots you trust.") in page.text
+    assert "folder where the verification was run" not in page.text
 
 
 
