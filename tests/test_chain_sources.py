@@ -393,3 +393,61 @@ def test_headers_shown_above_the_block_are_bounded(monkeypatch):
     assert chain.details["sources"][0]["verifiedHeaders"] == 3
     asked = [p for p in server.requests if "/block-height/" in p]
     assert sorted(asked) == [f"/api/block-height/{h}" for h in (0, 3, 4, 5)]
+
+
+# ------------------------------------------------- Bitcoin Core's REST headers (header_run)
+
+
+class _AuthSeeingRpcServer(BitcoinRpcServer):
+    """Records the Authorization header each REST request came with."""
+
+    def answer(self, handler, method, body):
+        if handler.path.startswith("/rest/"):
+            self.rest_auth = [*getattr(self, "rest_auth", []),
+                              handler.headers.get("Authorization")]
+        return super().answer(handler, method, body)
+
+
+def test_rest_headers_are_asked_at_the_root_without_the_credentials():
+    """A wallet URL's REST is the server's /rest/, and the credentials go to the
+    JSON-RPC only (REST is unauthenticated); the run is the chain's headers."""
+    chain = world().anchoring.chain
+    with _AuthSeeingRpcServer(main_chain(), rest=True) as server:
+        source = BitcoinCoreSource(server.url_with_credentials() + "/wallet/w1/",
+                                   client=fast_client())
+        run_ = source.header_run(1, 10)
+        rest = server.rest_requests
+    assert run_ == chain.headers_file()[80:]
+    assert len(rest) == 1 and rest[0].startswith("GET /rest/headers/")
+    assert server.rest_auth == [None]
+    assert server.password not in json.dumps(source.describe()) + repr(source)
+
+
+def test_a_node_without_rest_is_named_in_could_not_use_and_asked_no_more():
+    with BitcoinRpcServer(main_chain(), rest=False) as server:
+        source = BitcoinCoreSource(server.url_with_credentials(), client=fast_client())
+        first = source.header_run(1, 4)
+        second = source.header_run(5, 6)
+        rest = server.rest_requests
+        restored = pickle.loads(pickle.dumps(source))
+    assert first + second == world().anchoring.chain.headers_file()[80:]
+    assert len(rest) == 1
+    assert source.describe()["couldNotUse"] == ("/rest/headers (HTTP 404; headers asked "
+                                                "in JSON-RPC batches)")
+    assert restored.could_not_use == source.could_not_use
+
+
+def test_rest_can_be_turned_off_by_the_caller():
+    with BitcoinRpcServer(main_chain(), rest=True) as server:
+        source = BitcoinCoreSource(server.url_with_credentials(), client=fast_client(),
+                                   rest=False)
+        assert source.header_run(1, 10) == world().anchoring.chain.headers_file()[80:]
+        assert server.rest_requests == [] and source.could_not_use == {}
+
+
+def test_a_rest_run_beyond_the_tip_is_empty_and_at_the_tip_is_short():
+    with BitcoinRpcServer(main_chain(), rest=True) as server:
+        source = BitcoinCoreSource(server.url_with_credentials(), client=fast_client())
+        assert source.header_run(11, 5) == b""
+        assert source.header_run(9, 5) == world().anchoring.chain.headers_file()[9 * 80:]
+        assert len(server.rest_requests) == 1

@@ -106,12 +106,138 @@ def test_headers_come_in_json_rpc_batches(tmp_path, long_chain, monkeypatch):
     """Two requests per chunk (a getblockhash batch, a getblockheader batch), not two per
     header."""
     monkeypatch.setattr(BitcoinCoreSource, "HEADER_RUN_MAX", 8)
-    with BitcoinRpcServer(served(long_chain)) as server:
+    with BitcoinRpcServer(served(long_chain), rest=False) as server:
         sync_headers(tmp_path / "h.bin", rpc_source(server))
         batches = [r for r in server.requests if r.startswith("batch ")]
     # 40 headers after genesis in chunks of 8: five chunks, two batches each.
     assert len(batches) == 10, server.requests
     assert (tmp_path / "h.bin").read_bytes() == long_chain.headers_file()
+
+
+# --------------------------------------------------------------------------- REST
+
+
+def test_rest_gives_the_file_the_batches_give_in_one_request(tmp_path, long_chain):
+    """A node with -rest: the 40 headers after the genesis in one REST answer (and one
+    getblockhash for its first block), no batch; the file is byte for byte the one
+    the JSON-RPC batches build from a node without it."""
+    with BitcoinRpcServer(served(long_chain), rest=True) as server:
+        by_rest = sync_headers(tmp_path / "rest.bin", rpc_source(server))
+        asked = list(server.requests)
+    with BitcoinRpcServer(served(long_chain), rest=False) as server:
+        by_rpc = sync_headers(tmp_path / "rpc.bin", rpc_source(server))
+    assert (tmp_path / "rest.bin").read_bytes() == (tmp_path / "rpc.bin").read_bytes() \
+        == long_chain.headers_file()
+    assert by_rest.tip_height == by_rpc.tip_height == 40 and by_rest.complete
+    rest = [r for r in asked if r.startswith("GET /rest/")]
+    first = b2lx(long_chain.blocks[1].GetHash())
+    assert rest == [f"GET /rest/headers/{first}.bin?count=40"], asked
+    assert not any(r.startswith("batch ") for r in asked)
+    assert by_rest.note == "" and "/rest/headers" not in by_rest.describe()
+
+
+def test_a_node_without_rest_is_asked_once_then_in_batches(tmp_path, long_chain,
+                                                           monkeypatch):
+    """-rest off (Core's default): one 404, then JSON-RPC batches for the rest of the
+    run, and the result says so without calling it a failure."""
+    monkeypatch.setattr(BitcoinCoreSource, "HEADER_RUN_MAX", 8)
+    with BitcoinRpcServer(served(long_chain), rest=False) as server:
+        source = rpc_source(server)
+        result = sync_headers(tmp_path / "h.bin", source)
+        rest = server.rest_requests
+        batches = [r for r in server.requests if r.startswith("batch ")]
+    assert (tmp_path / "h.bin").read_bytes() == long_chain.headers_file() and result.complete
+    assert len(rest) == 1 and len(batches) == 10, server.requests
+    assert source.could_not_use == {
+        "/rest/headers": "HTTP 404; headers asked in JSON-RPC batches"}
+    assert result.note == ("the source did not serve /rest/headers (HTTP 404; headers "
+                           "asked in JSON-RPC batches)")
+    assert result.to_json()["note"] == result.note and result.note in result.describe()
+    assert "fail" not in result.note and "error" not in result.note
+
+
+def test_a_node_before_core_24_is_asked_in_the_older_path_form(tmp_path, long_chain,
+                                                               monkeypatch):
+    """Core before 24.0 answers /rest/headers/<hash>.bin?count= with 400: the source
+    asks /rest/headers/<count>/<hash>.bin from then on, and uses no batch."""
+    monkeypatch.setattr(BitcoinCoreSource, "HEADER_RUN_MAX", 16)
+    with BitcoinRpcServer(served(long_chain), rest=True, rest_forms=("path",)) as server:
+        source = rpc_source(server)
+        result = sync_headers(tmp_path / "h.bin", source)
+        rest = server.rest_requests
+        asked = list(server.requests)
+    assert (tmp_path / "h.bin").read_bytes() == long_chain.headers_file() and result.complete
+    assert "?count=16" in rest[0] and all("?" not in r for r in rest[1:])
+    assert [r.split("/")[3] for r in rest[1:]] == ["16", "16", "8"]
+    assert not any(r.startswith("batch ") for r in asked) and source.could_not_use == {}
+
+
+@pytest.mark.parametrize("lie, said", [
+    ("wrong-start", "the first header hashes to"),
+    ("unlinked", "does not link to the one before it"),
+    ("truncated", "not 10 or fewer whole 80-byte headers"),
+    ("overlong", "asked for 10 headers, it sent 880 bytes"),
+])
+def test_a_rest_answer_that_is_not_the_headers_asked_is_refused(tmp_path, long_chain,
+                                                                lie, said):
+    """A 200 answer is the node's word: not whole headers, more than asked, not from
+    the block asked, or not linked, and the run stops as for a batch header that does
+    not hash to its hash (SourceInvalid, exit 3); none of it reaches the file."""
+    path = tmp_path / "h.bin"
+    path.write_bytes(long_chain.headers_file(0, 30))
+    with BitcoinRpcServer(served(long_chain), rest=True, rest_lie=lie) as server, \
+            pytest.raises(HeadersSyncError) as caught:
+        sync_headers(path, rpc_source(server))
+    assert said in caught.value.reason and "/rest/headers" in caught.value.reason
+    assert path.read_bytes() == long_chain.headers_file(0, 30)
+    assert caught.value.result is not None and caught.value.result.added == 0
+    assert not any(r.startswith("batch ") for r in server.requests)
+
+
+def test_a_rest_answer_over_the_bound_is_cut_off_and_batches_answer(tmp_path, long_chain):
+    """An answer longer than 2,000 headers and the slack is not read to its end: REST
+    is off for the run, the batches give the headers, the result notes it."""
+    with BitcoinRpcServer(served(long_chain), rest=True, rest_lie="huge") as server:
+        result = sync_headers(tmp_path / "h.bin", rpc_source(server))
+        rest = server.rest_requests
+    assert (tmp_path / "h.bin").read_bytes() == long_chain.headers_file() and result.complete
+    assert len(rest) == 1 and "over the limit" in result.note
+
+
+def test_a_block_leaving_the_best_chain_between_hash_and_rest_is_asked_in_batches(
+        tmp_path, long_chain, monkeypatch):
+    """Core answers REST headers from a block no longer in its best chain with nothing:
+    that run comes from the batches, and REST stays on for the next."""
+    monkeypatch.setattr(BitcoinCoreSource, "HEADER_RUN_MAX", 20)
+    with BitcoinRpcServer(served(long_chain), rest=True) as server:
+        real = server.rest_headers
+        calls: list[str] = []
+
+        def once_empty(block_hash: str, count: int) -> bytes:
+            calls.append(block_hash)
+            return b"" if len(calls) == 1 else real(block_hash, count)
+
+        server.rest_headers = once_empty  # type: ignore[method-assign]
+        source = rpc_source(server)
+        result = sync_headers(tmp_path / "h.bin", source)
+        batches = [r for r in server.requests if r.startswith("batch ")]
+    assert (tmp_path / "h.bin").read_bytes() == long_chain.headers_file() and result.complete
+    assert len(calls) == 2 and len(batches) == 2 and source.could_not_use == {}
+
+
+def test_real_mainnet_headers_come_in_bulk_over_rest(tmp_path):
+    """100,000 real mainnet headers (151,199-251,198): 50 REST answers of at most
+    2,000, each hashed and linked by the source, then validated by the sync, as the
+    batches' are; the file is the real run."""
+    node = real_node(151_000, 251_198)
+    with BitcoinRpcServer(node, rest=True) as server:
+        result = sync_headers(tmp_path / "h.bin", rpc_source(server), start_height=152_000)
+        rest = server.rest_requests
+        asked = list(server.requests)
+    real = REAL.read_bytes()[(151_199 - REAL_FIRST) * 80:(251_199 - REAL_FIRST) * 80]
+    assert (tmp_path / "h.bin").read_bytes() == real and result.added == 100_000
+    assert len(rest) == 50 and not any(r.startswith("batch ") for r in asked)
+    assert len(asked) < 120, len(asked)
 
 
 def test_the_source_behind_the_file_is_not_a_failure(tmp_path, long_chain):
@@ -126,11 +252,13 @@ def test_the_source_behind_the_file_is_not_a_failure(tmp_path, long_chain):
 # --------------------------------------------------------------------------- reorgs
 
 
-def test_a_branch_with_more_work_replaces_the_file_above_the_fork(tmp_path, long_chain):
+@pytest.mark.parametrize("rest", [False, True])
+def test_a_branch_with_more_work_replaces_the_file_above_the_fork(tmp_path, long_chain,
+                                                                  rest):
     path = tmp_path / "h.bin"
     path.write_bytes(long_chain.headers_file(0, 30))
     heavier = chain_of(33, tag=b"fork", base=long_chain, fork_at=21)
-    with BitcoinRpcServer(served(heavier)) as server:
+    with BitcoinRpcServer(served(heavier), rest=rest) as server:
         result = sync_headers(path, rpc_source(server))
     assert path.read_bytes() == heavier.headers_file()
     assert result.rolled_back == 10 and result.added == 13 and result.tip_height == 33
@@ -174,12 +302,15 @@ def _with_unsolved_block(chain: Chain, at: int) -> Chain:
     return Chain(blocks)
 
 
-def test_headers_that_do_not_validate_are_not_written(tmp_path, long_chain):
+@pytest.mark.parametrize("rest", [False, True])
+def test_headers_that_do_not_validate_are_not_written(tmp_path, long_chain, rest):
     """Validated as it goes: the file keeps the headers before the one that breaks a
-    rule, and the run stops with exit 3's error."""
+    rule, and the run stops with exit 3's error (REST headers are validated as the
+    batches' are)."""
     liar = _with_unsolved_block(long_chain, 17)
     path = tmp_path / "h.bin"
-    with BitcoinRpcServer(served(liar)) as server, pytest.raises(HeadersSyncError) as caught:
+    with BitcoinRpcServer(served(liar), rest=rest) as server, \
+            pytest.raises(HeadersSyncError) as caught:
         sync_headers(path, rpc_source(server))
     assert "do not validate" in caught.value.reason and "height 17" in caught.value.reason
     assert path.read_bytes() == long_chain.headers_file(0, 16)

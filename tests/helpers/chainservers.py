@@ -375,13 +375,99 @@ class _Lying:
 
 class BitcoinRpcServer(_Server):
     """Bitcoin Core's JSON-RPC (version 1.0 error style: HTTP 500 with a JSON body),
-    with HTTP basic authentication (a cookie file is basic auth as ``__cookie__``)."""
+    with HTTP basic authentication (a cookie file is basic auth as ``__cookie__``).
+
+    ``rest=True`` serves what ``-rest`` adds, unauthenticated: the headers endpoint, in
+    the forms of ``rest_forms`` (``"query"``: ``/rest/headers/<hash>.bin?count=<n>``,
+    Core 24.0 on; ``"path"``: ``/rest/headers/<n>/<hash>.bin``; a node before 24.0
+    has only ``("path",)`` and answers the other 400). Off by default, as in Core:
+    without it ``/rest/`` answers 404, and a sync gets its headers in JSON-RPC batches.
+    ``rest_lie`` makes the REST headers answer lie (:data:`REST_LIES`).
+    """
+
+    #: The ways a REST headers answer can lie: start one block above the one asked,
+    #: leave a header out in the middle (so the next does not link), end in half a
+    #: header, hold one header more than asked, or be over any bound (zeros).
+    REST_LIES = ("wrong-start", "unlinked", "truncated", "overlong", "huge")
+    #: Bitcoin Core's MAX_REST_HEADERS_RESULTS.
+    REST_HEADERS_MAX = 2000
 
     def __init__(self, data: ChainData, knobs: Knobs | None = None, *,
-                 user: str = "alice", password: str = "s3cret-pa55") -> None:
+                 user: str = "alice", password: str = "s3cret-pa55", rest: bool = False,
+                 rest_forms: tuple[str, ...] = ("query", "path"),
+                 rest_lie: str | None = None) -> None:
         super().__init__(data, knobs)
         self.user = user
         self.password = password
+        self.rest = rest
+        self.rest_forms = rest_forms
+        if rest_lie not in (None, *self.REST_LIES):
+            raise ValueError(f"unknown REST lie {rest_lie!r}")
+        self.rest_lie = rest_lie
+
+    @property
+    def rest_requests(self) -> list[str]:
+        """The REST headers requests served (or refused), in order."""
+        return [r for r in self.requests if r.startswith("GET /rest/")]
+
+    def rest_headers(self, block_hash: str, count: int) -> bytes:
+        """The raw headers from ``block_hash`` up the best chain, at most ``count``;
+        empty when the block is unknown or not in the best chain (as Core answers)."""
+        found = self.data.find_block(block_hash)
+        if found is None or not found[2]:
+            return b""
+        height = found[1]
+        out = bytearray()
+        for at in range(height, min(height + count, self.claimed_tip() + 1)):
+            block_at = self.data.hash_at(at)
+            hit = None if block_at is None else self.data.find_block(block_at)
+            if hit is None:
+                break
+            out += bytes.fromhex(self.header_of(hit[0], at))
+        return bytes(out)
+
+    def _rest(self, path: str) -> tuple[int, bytes, str]:
+        """``GET /rest/...``: the headers endpoint in ``rest_forms``, as Core answers."""
+        if not self.rest:
+            return 404, b"", "text/html"  # no handler for /rest/: Core's 404
+        route, _, query = path[len("/rest/"):].partition("?")
+        parts = route.split("/")
+        if parts[0] != "headers" or len(parts) not in (2, 3):
+            return 404, b"Not found\r\n", "text/plain"
+        name, dot, ext = parts[-1].rpartition(".")
+        if not dot or ext != "bin":
+            return 404, b"output format not found (available: .bin)\r\n", "text/plain"
+        if len(parts) == 3 and "path" in self.rest_forms:
+            count_text = parts[1]
+        elif len(parts) == 2 and "query" in self.rest_forms:
+            fields = dict(f.partition("=")[::2] for f in query.split("&") if f)
+            count_text = fields.get("count", "5")
+        else:
+            return 400, (b"No header count specified. Use "
+                         b"/rest/headers/<count>/<hash>.<ext>.\r\n"), "text/plain"
+        count = int(count_text) if count_text.isdigit() else 0
+        if not 1 <= count <= self.REST_HEADERS_MAX:
+            return 400, f"Header count out of range: {count_text}\r\n".encode(), "text/plain"
+        if len(name) != 64 or any(c not in "0123456789abcdef" for c in name):
+            return 400, f"Invalid hash: {name}\r\n".encode(), "text/plain"
+        return 200, self._lie(name, count), "application/octet-stream"
+
+    def _lie(self, block_hash: str, count: int) -> bytes:
+        """The answer to a REST headers request, as ``rest_lie`` has it."""
+        lie = self.rest_lie
+        if lie == "huge":
+            return bytes(self.REST_HEADERS_MAX * 80 + 64 * 1024)
+        if lie == "overlong":
+            got = self.rest_headers(block_hash, count + 1)
+            return got + got[-80:] if len(got) <= count * 80 else got
+        got = self.rest_headers(block_hash, count + 1 if lie == "wrong-start" else count)
+        if lie == "wrong-start":
+            return got[80:]
+        if lie == "unlinked" and len(got) >= 3 * 80:
+            return got[:80] + got[160:]
+        if lie == "truncated" and got:
+            return got[:-40]
+        return got
 
     @property
     def url(self) -> str:
@@ -395,6 +481,8 @@ class BitcoinRpcServer(_Server):
         return path
 
     def _describe(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> str:
+        if handler.command == "GET" and handler.path.startswith("/rest/"):
+            return f"GET {handler.path}"
         try:
             call = json.loads(body)
             if isinstance(call, list):
@@ -406,6 +494,8 @@ class BitcoinRpcServer(_Server):
 
     def answer(self, handler: http.server.BaseHTTPRequestHandler, method: str,
                body: bytes) -> tuple[int, bytes, str]:
+        if method == "GET" and handler.path.startswith("/rest/"):
+            return self._rest(handler.path)  # unauthenticated, as Core's REST is
         expected = "Basic " + base64.b64encode(
             f"{self.user}:{self.password}".encode()).decode()
         if handler.headers.get("Authorization") != expected:

@@ -7,8 +7,12 @@ says is still checked as any source's is (headers hashed, headers above the anch
 linked). Credentials travel only in the Authorization header and are never shown.
 
 Calls: ``getblockhash``, ``getblockheader``, ``getblockcount``; ``getrawtransaction``
-and ``gettxoutproof`` only when the bundle lacks the transaction or its branch;
-``--sync-headers`` asks for headers in JSON-RPC batches (:meth:`BitcoinCoreSource.header_run`).
+and ``gettxoutproof`` only when the bundle lacks the transaction or its branch.
+``--sync-headers`` (:meth:`BitcoinCoreSource.header_run`) asks for headers in bulk from
+the node's REST interface, which a node started with ``-rest`` serves unauthenticated on
+the RPC port (``GET /rest/headers/<hash>.bin?count=<n>``, or ``/rest/headers/<n>/<hash>.bin``
+before Core 24.0; at most 2,000 a request); a node without it answers 404 and the
+headers come, for the rest of the run, in JSON-RPC batches (``couldNotUse`` says so).
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+import urllib.parse
+from typing import Any, ClassVar
 
 from .._json_bounds import loads_bounded
-from ..core.anchor.bitcoin import dsha256
+from ..core.anchor.bitcoin import HEADER_SIZE, dsha256
 from ..core.anchor.merkleblock import MerkleBlockError, parse_merkle_block
 from ..errors import InputError, NetworkError, SourceInvalid, SourceUnavailable
 from ..inputs.files import read_at_most
@@ -34,6 +39,16 @@ RPC_INVALID_PARAMETER = -8  # block height out of range
 MAX_COOKIE_BYTES = 4096
 #: The most one response of a batch takes (a header in hex with its JSON-RPC envelope).
 _BATCH_ITEM_BYTES = 512
+#: The most headers Bitcoin Core's REST interface gives in one answer
+#: (``MAX_REST_HEADERS_RESULTS`` in its rest.cpp); a header run asks for no more, so
+#: that one run is one REST request.
+REST_HEADERS_MAX = 2000
+#: A REST headers answer is read up to this many bytes past the headers asked for: a
+#: longer one is cut off unread (and REST is not used again), a shorter excess refused.
+_REST_SLACK = 4096
+#: The two forms of the REST headers path, newest first: ``?count=`` since Core 24.0;
+#: a node before it answers 400 to that form and knows only ``<count>/<hash>``.
+_REST_FORMS = ("query", "path")
 _HASH = re.compile(r"[0-9a-f]{64}")
 _HEADER_HEX = re.compile(r"[0-9a-f]{160}")
 
@@ -94,9 +109,11 @@ class BitcoinCoreSource(ChainSource):
     """
 
     kind = "bitcoin-core"
+    #: One REST answer (:data:`REST_HEADERS_MAX`); or two JSON-RPC batches of as many.
+    HEADER_RUN_MAX: ClassVar[int] = REST_HEADERS_MAX
 
     def __init__(self, url: str, *, cookie_path: str | os.PathLike[str] | None = None,
-                 client: HttpClient | None = None) -> None:
+                 client: HttpClient | None = None, rest: bool = True) -> None:
         plain, auth = split_credentials(url)
         if cookie_path is not None:
             if auth is not None:
@@ -107,6 +124,32 @@ class BitcoinCoreSource(ChainSource):
         self._url = plain
         self._auth = auth
         self._client = client or HttpClient()
+        # REST lives at the server's root (or a proxy's prefix), not under /wallet/<name>.
+        parts = urllib.parse.urlsplit(plain)
+        prefix = parts.path.rstrip("/")
+        if "/wallet/" in prefix + "/":
+            prefix = prefix[:(prefix + "/").index("/wallet/")]
+        self._rest_base = urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, f"{prefix}/rest/headers/", "", ""))
+        #: The REST path form this node answers (``None``: REST is not used).
+        self._rest_form: str | None = _REST_FORMS[0] if rest else None
+        #: Endpoint → what it answered, for what this node was found not to serve.
+        self._lacks: dict[str, str] = {}
+
+    def describe(self) -> dict[str, str]:
+        """The source's label and kind, and ``couldNotUse``: what the node did not
+        serve (its REST headers, when it runs without ``-rest``) and what it answered."""
+        out = super().describe()
+        lacks = dict(self._lacks)
+        if lacks:
+            out["couldNotUse"] = "; ".join(f"{endpoint} ({why})"
+                                           for endpoint, why in sorted(lacks.items()))
+        return out
+
+    @property
+    def could_not_use(self) -> dict[str, str]:
+        """What this node did not serve, each with what it answered."""
+        return dict(self._lacks)
 
     def _post(self, what: str, payload: Any, limit: int) -> tuple[Any, tuple[str, ...]]:
         """POST one JSON-RPC request (or a batch) and read the JSON answer.
@@ -168,10 +211,107 @@ class BitcoinCoreSource(ChainSource):
         return [by_id[n] for n in range(len(calls))]
 
     def header_run(self, start: int, count: int) -> bytes:
+        """Up to ``count`` headers from height ``start`` (see
+        :meth:`ChainSource.header_run`): one REST request when the node serves REST
+        (:meth:`_rest_run`), else two JSON-RPC batches (:meth:`_batch_run`). Either way
+        every header is hashed: the first to the hash the node gives for ``start``,
+        each next one linked to the one before it.
+
+        Raises:
+            SourceUnavailable: the node gave no usable answer.
+            SourceInvalid: its answer is not the headers asked for (a REST answer that
+                is not whole headers, holds more than asked, does not start at the
+                asked block or does not link; a batch header that does not hash to its
+                height's hash).
+        """
+        wanted = min(count, self.HEADER_RUN_MAX)
+        if wanted <= 0:
+            return b""
+        if self._rest_form is not None:
+            run = self._rest_run(start, wanted)
+            if run is not None:
+                return run
+        return self._batch_run(start, wanted)
+
+    def _rest_run(self, start: int, count: int) -> bytes | None:
+        """``GET /rest/headers/<hash>.bin?count=<count>`` from the block the node has at
+        ``start`` (one ``getblockhash``); ``None`` when the batches must answer instead
+        (the node serves no REST, or the block left its best chain since).
+
+        A 200 answer is the node's word: one that is not ``count`` or fewer whole
+        headers, linked, from the asked block, is refused (:class:`SourceInvalid`),
+        as a batch header that does not hash to its hash is, and none of it is
+        returned. Any other answer (404 from a node without ``-rest``, 403, an error,
+        no answer, one over the size bound) turns REST off for the rest of the run.
+
+        Raises:
+            SourceUnavailable, SourceInvalid: as :meth:`header_run`.
+        """
+        try:
+            first, _ = self._call("getblockhash", [start])
+        except _RpcError as exc:
+            if exc.code == RPC_INVALID_PARAMETER:
+                return b""  # beyond the node's tip
+            raise SourceUnavailable(f"getblockhash {start}: the node answered error "
+                                    f"{exc.code}: {exc.message}") from None
+        if not isinstance(first, str) or not _HASH.fullmatch(first):
+            raise SourceInvalid(f"getblockhash {start}: {first!r:.80} is not a block hash")
+        answer = self._rest_get(first, min(count, REST_HEADERS_MAX))
+        if not answer:
+            # None: no REST. b"": the block is no longer in the node's best chain
+            # (Core then answers empty); the batches give this run a consistent answer.
+            return None
+        what = f"/rest/headers from block {first} (height {start})"
+        count = min(count, REST_HEADERS_MAX)
+        if len(answer) % HEADER_SIZE or len(answer) > count * HEADER_SIZE:
+            raise SourceInvalid(f"{what}: asked for {count} headers, it sent {len(answer)} "
+                                f"bytes (not {count} or fewer whole 80-byte headers)")
+        hashes = [dsha256(answer[at:at + HEADER_SIZE])
+                  for at in range(0, len(answer), HEADER_SIZE)]
+        if hashes[0][::-1].hex() != first:
+            raise SourceInvalid(f"{what}: the first header hashes to "
+                                f"{hashes[0][::-1].hex()}, not to the block asked for")
+        for n in range(1, len(hashes)):
+            at = n * HEADER_SIZE
+            if answer[at + 4:at + 36] != hashes[n - 1]:
+                raise SourceInvalid(f"{what}: the header at height {start + n} does not link "
+                                    f"to the one before it (previous block "
+                                    f"{answer[at + 4:at + 36][::-1].hex()}, not "
+                                    f"{hashes[n - 1][::-1].hex()})")
+        return answer
+
+    def _rest_get(self, first: str, count: int) -> bytes | None:
+        """The body of the REST headers answer from ``first``; ``None`` (and REST off,
+        said in ``couldNotUse``) when the node does not serve it. Unauthenticated:
+        the credentials go to the JSON-RPC only."""
+        while self._rest_form is not None:
+            form = self._rest_form
+            url = (f"{self._rest_base}{first}.bin?count={count}" if form == "query"
+                   else f"{self._rest_base}{count}/{first}.bin")
+            try:
+                response = self._client.get(url, max_bytes=REST_HEADERS_MAX * HEADER_SIZE
+                                            + _REST_SLACK)
+            except NetworkError as exc:  # its words without the URL, said already
+                why = str(exc).replace(f"{url}: ", "").replace(f"GET {url} ", "")
+                self._rest_off(f"no usable answer: {_first_line(NetworkError(why))}")
+                return None
+            if response.status == 200:
+                return response.body
+            if response.status == 400 and form == _REST_FORMS[0]:
+                self._rest_form = _REST_FORMS[1]  # a node before Core 24.0
+                continue
+            self._rest_off(f"HTTP {response.status}")
+        return None
+
+    def _rest_off(self, why: str) -> None:
+        self._rest_form = None
+        self._lacks.setdefault("/rest/headers", f"{why}; headers asked in JSON-RPC batches")
+
+    def _batch_run(self, start: int, count: int) -> bytes:
         """Two JSON-RPC batches: ``getblockhash`` for each height, then
         ``getblockheader(hash, false)`` for each hash; each header is checked to hash to
         the hash the node gave for its height."""
-        heights = range(start, start + min(count, self.HEADER_RUN_MAX))
+        heights = range(start, start + count)
         hashes: list[str] = []
         for height, found in zip(heights, self._batch("getblockhash", [[h] for h in heights]),
                                  strict=True):

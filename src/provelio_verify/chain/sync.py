@@ -469,9 +469,18 @@ class _Sync:
             tip_hash=dsha256(self.data[-HEADER_SIZE:])[::-1].hex() if self.data else "",
             previous_tip=self.previous_tip, added=self.added,
             rolled_back=self.rolled_back, source_tip=self.source_tip,
-            complete=tip >= self.source_tip >= 0, work=_work(self.data),
-            note="" if self.previous_tip is None or self.previous_tip <= tip
-            else f"the file's tip was at height {self.previous_tip}")
+            complete=tip >= self.source_tip >= 0, work=_work(self.data), note=self._note(tip))
+
+    def _note(self, tip: int) -> str:
+        """A rolled-back tip, and what the source did not serve (it was asked another
+        way: a node without REST gave its headers in JSON-RPC batches)."""
+        notes = []
+        if self.previous_tip is not None and self.previous_tip > tip:
+            notes.append(f"the file's tip was at height {self.previous_tip}")
+        lacked = self.source.describe().get("couldNotUse")
+        if lacked:
+            notes.append(f"the source did not serve {lacked}")
+        return "; ".join(notes)
 
     def _result_or_none(self) -> SyncResult | None:
         return self._result() if self.data else None
