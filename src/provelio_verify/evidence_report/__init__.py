@@ -13,7 +13,9 @@ its metadata; every check with its indication, sub-indication, message and detai
 trust anchors; what each chain source answered; genTime, block time,
 ``existence.notAfter`` and the moment of verification; the tool's and its
 dependencies' versions; and "verify it yourself": commands a person runs without
-this tool. It holds no script and loads nothing.
+this tool. It holds no script and loads nothing. Its HTML is written by the Jinja2
+templates in ``templates/`` (autoescape on, every value made printable first: see
+:mod:`.templating` and docs/evidence-report.md, "Editing the layout").
 
 The JSON report carries what the page shows, under added top-level keys (computed
 by ``provelio_verify.verifier.assemble``; this package only shows them):
@@ -30,8 +32,9 @@ either a POSIX shell command (``openssl ts -verify …``, ``bitcoin-cli getblock
 ``http(s)`` URL (a block explorer page; shown as a link, never fetched). Commands
 may use the files that earlier steps write: ``token.der`` (the bundle's timestamp
 token, DER, as written: a TimeStampResp or a bare token) and ``extra-certs.pem`` (the
-bundle's extraCerts, when it has any); file and bundle paths are those the
-verification was given, quoted with :func:`shlex.quote`.
+bundle's extraCerts, when it has any); file and bundle paths are absolute (a relative
+path the verification was given joined to the folder it ran in), quoted with
+:func:`shlex.quote`, so the commands run from any folder.
 
 The report's top-level ``howToCheck`` is a list of steps, in the order of the
 contract's check table, each ``{"check", "title", "commands", "expect"}``: this
