@@ -150,3 +150,58 @@ def test_a_passed_chain_above_the_checkpoints_keeps_its_message_and_names_the_ro
     # Without checkpoints (test networks), no row.
     assert "checkpoint" not in combine(views, NETWORKS[Network.REGTEST], BLOCK, 890000, 6,
                                        None).details
+
+
+def _trust_section(report_dict: dict[str, Any]) -> str:
+    """The text of the evidence report's trust-anchors section."""
+    import html
+    import re
+
+    from provelio_verify.evidence_report import render_html
+
+    page = render_html(report_dict)
+    start = page.index('id="trust"')
+    end = page.index("<section", start)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page[start:end])))
+
+
+def test_the_trust_anchors_section_names_the_checkpoint_rows_used(monkeypatch):
+    """Issue 9: the report's trust anchors name the checkpoint row used, beside the TSA
+    roots: inside the checkpoints the two rows the checks relied on, beyond them the
+    last row and that the anchor is above it."""
+    inside = _trust_section(report().to_dict())
+    assert "Bitcoin checkpoints" in inside
+    assert ("used by anchor.proof-of-work: the target the block's proof-of-work is held "
+            "to period 237 last block of the period 479807") in inside
+    assert "used by anchor.chain: the checkpointed block the chain must pass through" in inside
+    assert "vouched by 2 independent project(s), in the lists Electrum 4.3.4, " \
+        "Electrum 2026-07-01, bitcoinj @13e137ec" in inside
+    assert "beyond the checkpoints" not in inside
+    beyond = _trust_section(report(monkeypatch, KEPT).to_dict())
+    assert f"period {KEPT - 1} last block of the period {2016 * KEPT - 1}" in beyond
+    assert "used by anchor.chain: the checkpointed block" in beyond
+    assert "used by anchor.proof-of-work: the last target known" in beyond
+    assert beyond.count(SHIPPED.block_hashes[KEPT - 1]) == 2  # the row, once per use
+    assert "the anchor block is above this row, the last shipped checkpoint: beyond " \
+        "the checkpoints" in beyond
+
+
+def test_no_checkpoint_row_is_shown_where_none_was_used():
+    case = SCENARIOS / "ok-confirmed-regtest"
+    regtest = verify(case / "document.txt", (case / "proof.json").read_bytes())
+    assert "Bitcoin checkpoints" not in _trust_section(regtest.to_dict())
+
+
+def test_a_batch_page_names_each_checkpoint_row_once():
+    import html
+    import re
+
+    from provelio_verify.evidence_report import render_html
+
+    page = render_html([report().to_dict(), report().to_dict()])
+    start = page.index('id="trust"')
+    trust = html.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index("<section", start)]))
+    trust = re.sub(r"\s+", " ", trust)
+    assert trust.count("Bitcoin checkpoints") == 1
+    assert trust.count("used by anchor.proof-of-work") == 1
+    assert trust.count("used by anchor.chain") == 1

@@ -19,7 +19,13 @@ from .markup import (
     section,
     subject_name,
 )
-from .sections import Shown, environment_html, item_sections, trust_anchors_html
+from .sections import (
+    Shown,
+    checkpoint_rows,
+    environment_html,
+    item_sections,
+    trust_anchors_html,
+)
 from .templating import macro
 
 #: Rows of the table of items per HTML table (see :func:`_index`).
@@ -45,8 +51,11 @@ def batch_sections(reports: Sequence[ReportDict], *, passed_in_full: bool = Fals
     parts.append(section(2, "items", "2. Items", _index(reports, full)))
     anchors = _distinct(r.get("trustAnchors") for r in reports)
     policies = _distinct(r.get("policy") for r in reports)
-    trust = [trust_anchors_html(a, policies[0] if policies else None) for a in anchors] \
-        or [trust_anchors_html(None, None)]
+    checkpoints = checkpoint_rows(reports)
+    trust = [trust_anchors_html(a, policies[0] if policies else None,
+                                checkpoints if number == 0 else None)
+             for number, a in enumerate(anchors)] \
+        or [trust_anchors_html(None, None, checkpoints)]
     parts.append(section(2, "trust", "3. Trust anchors", _joined(trust)))
     environments = _distinct(r.get("environment") for r in reports)
     parts.append(section(2, "environment", "4. Tool and environment",

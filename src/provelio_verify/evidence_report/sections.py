@@ -89,7 +89,8 @@ def item_sections(
     ]
     if shared:
         bodies.append(("trust", "Trust anchors",
-                       trust_anchors_html(report.get("trustAnchors"), report.get("policy"))))
+                       trust_anchors_html(report.get("trustAnchors"), report.get("policy"),
+                                          checkpoint_rows([report]))))
     for number, (ident, title, body) in enumerate(bodies, start=1):
         parts.append(section(level, anchor_id(prefix, ident), f"{number}. {title}", body))
     policy_id = anchor_id(prefix, "policy")
@@ -326,10 +327,62 @@ def _warnings(report: ReportDict) -> Markup:
     return _item("warnings")(warnings if isinstance(warnings, list) else [])
 
 
-def trust_anchors_html(anchors: Any, policy: Any) -> Markup:
+def trust_anchors_html(anchors: Any, policy: Any,
+                       checkpoints: list[Mapping[str, Any]] | None = None) -> Markup:
+    """The TSA roots the user chose, and the shipped Bitcoin checkpoint rows the anchor
+    checks relied on (``checkpoints``, from :func:`checkpoint_rows`)."""
     tables = [_anchor_table(anchor) for anchor in anchors] \
         if isinstance(anchors, list) else []
-    return _item("trust_anchors")(tables, get(policy, "systemRoots") is True)
+    rows = [_checkpoint_table(row) for row in checkpoints or []]
+    return _item("trust_anchors")(tables, get(policy, "systemRoots") is True, rows)
+
+
+#: What a checkpoint row was used for, by its ``use`` in the check's details.
+CHECKPOINT_USES = {
+    "target": "the target the block's proof-of-work is held to",
+    "vouching": "the checkpointed block the chain must pass through to place the anchor",
+    "bounds": "the last target known, which bounds the block's proof-of-work offline",
+}
+
+
+def checkpoint_rows(reports: Any) -> list[Mapping[str, Any]]:
+    """The shipped checkpoint rows the anchor checks of ``reports`` name in their
+    details (``details.checkpoint``), each once, with the checks that used it."""
+    rows: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for check in checks_of(report):
+            details = check.get("details")
+            row = details.get("checkpoint") if isinstance(details, Mapping) else None
+            if not isinstance(row, Mapping):
+                continue
+            key = json.dumps(row, sort_keys=True, default=str)
+            entry = rows.setdefault(key, {"row": row, "checks": []})
+            if check.get("id") not in entry["checks"]:
+                entry["checks"].append(check.get("id"))
+    return list(rows.values())
+
+
+def _checkpoint_table(entry: Mapping[str, Any]) -> Markup:
+    row = entry["row"]
+    use = CHECKPOINT_USES.get(str(row.get("use")), str(row.get("use", NOT_KNOWN)))
+    lists = row.get("lists")
+    vouched = f"{row.get('sources', NOT_KNOWN)} independent project(s)"
+    if isinstance(lists, list):
+        vouched += ", in the lists " + ", ".join(str(x) for x in lists)
+    of_period = row.get("targetOfPeriod")
+    cells: list[tuple[str, Any]] = [
+        ("used by", ", ".join(str(c) for c in entry["checks"]) + f": {use}"),
+        ("period", row.get("period", NOT_KNOWN)),
+        ("last block of the period", row.get("height", NOT_KNOWN)),
+        ("its hash", value_html(row.get("blockHash", NOT_KNOWN))),
+        ("target" if of_period is None else f"target of period {of_period}",
+         value_html(row.get("target", NOT_KNOWN))),
+        ("vouched by", vouched),
+    ]
+    if row.get("anchorAbove") is True:
+        cells.append(("note", "the anchor block is above this row, the last shipped "
+                              "checkpoint: beyond the checkpoints"))
+    return kv_table(cells)
 
 
 def _anchor_table(anchor: Any) -> Markup:
