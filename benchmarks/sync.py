@@ -2,7 +2,8 @@
 """``--sync-headers`` speed from each chain source, as a ratio against bare validation.
 
     python benchmarks/sync.py                      # 100,000 real mainnet headers
-    python benchmarks/sync.py --headers 20000 --repeat 1 --sources rpc,electrum
+    python benchmarks/sync.py --headers 20000 --repeat 1 --sources rest,rpc,electrum
+    python benchmarks/sync.py --servers live       # the test servers compute each answer
 
 The headers are real mainnet headers (tests/data/bitcoin/headers, the 190,000-header
 run of heights 150,001-340,000), from the first shipped checkpoint inside that run
@@ -16,10 +17,15 @@ kept:
   every retarget, median time, versions, checkpoints) over those headers, in memory;
 - a sync of the same headers into a new file (:func:`~provelio_verify.chain.sync.sync_headers`,
   what ``provelio-verify --sync-headers PATH`` runs) from a loopback server on
-  127.0.0.1 of each source: Bitcoin Core's JSON-RPC (``--bitcoin-node``, batches),
+  127.0.0.1 of each source: Bitcoin Core with ``-rest`` (``--bitcoin-node``, REST
+  headers, 2,000 a request), Bitcoin Core without it (JSON-RPC batches, after one 404),
   Esplora (``--esplora``, ``/blocks/:height`` pages) and Electrum (``--electrum``,
   plain TCP). The servers (tests/helpers) are Python and run in this process, so a
-  sync's time includes them answering.
+  sync's time includes them answering. With ``--servers precomputed`` (the default)
+  the HTTP servers answer each request from bytes kept from an untimed first sync, as
+  a node answers from memory, so the figure is the client's (and the loopback HTTP
+  exchange's) rather than the Python test server's building of each answer; the
+  Electrum server always builds its answers. ``--servers live`` times them building.
 
 Exit status 1 when a source's headers per second are under ``--min-ratio`` of the
 validation's.
@@ -57,8 +63,10 @@ RUN = REPO / "tests" / "data" / "bitcoin" / "headers" / "mainnet_headers_150001_
 RUN_FIRST = 150_001
 #: The issue's target: a sync keeps at least half the speed of bare validation.
 MIN_RATIO = 0.5
-SOURCES = ("rpc", "esplora", "electrum")
-NAMES = {"rpc": "Bitcoin Core JSON-RPC", "esplora": "Esplora", "electrum": "Electrum (TCP)"}
+SOURCES = ("rest", "rpc", "esplora", "electrum")
+NAMES = {"rest": "Bitcoin Core REST (-rest)", "rpc": "Bitcoin Core JSON-RPC (no -rest)",
+         "esplora": "Esplora", "electrum": "Electrum (TCP)"}
+SERVERS = ("precomputed", "live")
 
 
 class _FromHeight(list[CBlock]):
@@ -109,19 +117,68 @@ class RealNode(ChainData):
         return self.by_hash.get(block_hash)
 
 
+class _Kept:
+    """A loopback HTTP server's answers kept by request (method, path, body): a chain
+    that does not change answers a request the same way each time. The first of each
+    is built by the test server; later ones are sent from the bytes kept."""
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, str, bytes], tuple[int, bytes, str]] = {}
+
+    def answer_kept(self, build: Callable[[], tuple[int, bytes, str]], method: str,
+                    path: str, body: bytes) -> tuple[int, bytes, str]:
+        key = (method, path, body)
+        found = self.kept.get(key)
+        if found is None:
+            found = self.kept[key] = build()
+        return found
+
+
+class KeptRpcServer(BitcoinRpcServer):
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._memo = _Kept()
+
+    def _describe(self, handler: Any, body: bytes) -> str:
+        return f"{handler.command} {handler.path}"  # not the JSON parse of each batch
+
+    def answer(self, handler: Any, method: str, body: bytes) -> tuple[int, bytes, str]:
+        return self._memo.answer_kept(lambda: super(KeptRpcServer, self).answer(
+            handler, method, body), method, handler.path, body)
+
+
+class KeptEsploraServer(EsploraServer):
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._memo = _Kept()
+
+    def answer(self, handler: Any, method: str, body: bytes) -> tuple[int, bytes, str]:
+        return self._memo.answer_kept(lambda: super(KeptEsploraServer, self).answer(
+            handler, method, body), method, handler.path, body)
+
+
 @contextlib.contextmanager
-def servers(data: bytes, first: int, wanted: list[str]) -> Iterator[dict[str, ChainSourceMaker]]:
-    """Each wanted loopback server, running; for each, a maker of a new source of it."""
-    node = RealNode.of_headers(data, first) if {"rpc", "esplora"} & set(wanted) else None
+def servers(data: bytes, first: int, wanted: list[str],
+            kept: bool) -> Iterator[dict[str, ChainSourceMaker]]:
+    """Each wanted loopback server, running; for each, a maker of a new source of it.
+    ``kept``: the HTTP servers answer from the bytes of their first answer."""
+    node = RealNode.of_headers(data, first) if {"rest", "rpc", "esplora"} & set(wanted) \
+        else None
+    rpc_class = KeptRpcServer if kept else BitcoinRpcServer
+    esplora_class = KeptEsploraServer if kept else EsploraServer
     with contextlib.ExitStack() as stack:
         makers: dict[str, ChainSourceMaker] = {}
+        if "rest" in wanted:
+            assert node is not None
+            rest = stack.enter_context(rpc_class(node, rest=True))
+            makers["rest"] = lambda: BitcoinCoreSource(rest.url_with_credentials())
         if "rpc" in wanted:
             assert node is not None
-            rpc = stack.enter_context(BitcoinRpcServer(node))
+            rpc = stack.enter_context(rpc_class(node, rest=False))
             makers["rpc"] = lambda: BitcoinCoreSource(rpc.url_with_credentials())
         if "esplora" in wanted:
             assert node is not None
-            esplora = stack.enter_context(EsploraServer(node))
+            esplora = stack.enter_context(esplora_class(node))
             makers["esplora"] = lambda: EsploraSource(esplora.url)
         if "electrum" in wanted:
             electrum = stack.enter_context(ElectrumServer(OffsetData(
@@ -163,6 +220,9 @@ def main() -> None:
                         help="comma-separated, of " + ", ".join(SOURCES))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
+    parser.add_argument("--servers", choices=SERVERS, default="precomputed",
+                        help="precomputed (default): the HTTP servers answer from bytes "
+                             "kept from an untimed first sync; live: they build each answer")
     args = parser.parse_args()
     wanted = [s.strip() for s in args.sources.split(",") if s.strip()]
     if not wanted or any(s not in SOURCES for s in wanted):
@@ -185,8 +245,13 @@ def main() -> None:
 
     best_validate = float("inf")
     best: dict[str, tuple[float, float]] = dict.fromkeys(wanted, (float("inf"), 0.0))
-    with servers(data, first, wanted) as makers, \
+    kept = args.servers == "precomputed"
+    with servers(data, first, wanted, kept) as makers, \
             tempfile.TemporaryDirectory(prefix="sync-bench-") as folder:
+        if kept:  # untimed: the servers keep each answer's bytes
+            for name in wanted:
+                if name != "electrum":
+                    timed_sync(makers[name], folder, first, data)
         for _ in range(args.repeat):
             started = time.perf_counter()
             run = validate_run(data, first, params, cps)
@@ -215,6 +280,12 @@ def main() -> None:
               f"{ratio:6.2f}  {cpu:9.3f}s  {verdict} (>= {args.min_ratio}; {NAMES[name]})")
     print("client CPU: this thread's CPU time in the sync (the sync code, the source's "
           "client, the file); the rest of a sync's time is the loopback server answering")
+    if kept:
+        print("servers: precomputed (the HTTP servers send bytes kept from an untimed first "
+              "sync: the figures are the client's and the loopback HTTP exchange's; the "
+              "Electrum server builds each answer)")
+    else:
+        print("servers: live (the Python test servers build each answer, in this process)")
     if failed:
         raise SystemExit(1)
 

@@ -1,7 +1,8 @@
 """benchmarks/sync.py, run small: a sync of real mainnet headers from each loopback
-source (Bitcoin Core JSON-RPC, Esplora, Electrum) writes the headers it was served and
-keeps a loose floor against bare validation of the same headers, measured in the same
-run. The figure can fail; the floor is not a claim about this machine's speed."""
+source (Bitcoin Core REST, Bitcoin Core JSON-RPC, Esplora, Electrum) writes the
+headers it was served and keeps a loose floor against bare validation of the same
+headers, measured in the same run. The figure can fail; the floor is not a claim
+about this machine's speed."""
 
 from __future__ import annotations
 
@@ -22,10 +23,23 @@ def test_the_sync_benchmark_runs_every_source_and_keeps_the_loose_floor():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "20,000 real mainnet headers, heights 151,199-171,198" in proc.stdout
     assert re.search(r"validation \(bare loop\)\s+[0-9,]+", proc.stdout)
-    for source in ("rpc", "esplora", "electrum"):
+    for source in ("rest", "rpc", "esplora", "electrum"):
         line = re.search(rf"^sync {source}\s+([0-9,]+)\s.*\s([0-9.]+)\s+[0-9.]+s\s+met ",
                          proc.stdout, re.MULTILINE)
         assert line, f"no line for {source}:\n{proc.stdout}"
+    assert "Bitcoin Core REST (-rest)" in proc.stdout and "JSON-RPC (no -rest)" in proc.stdout
+    assert "servers: precomputed" in proc.stdout
+
+
+def test_live_servers_are_said_and_rest_alone_runs():
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "sync.py"),
+                           "--headers", "3000", "--repeat", "1", "--sources", "rest",
+                           "--servers", "live", "--min-ratio", "0.001"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^sync rest\s", proc.stdout, re.MULTILINE)
+    assert not re.search(r"^sync rpc\s", proc.stdout, re.MULTILINE)
+    assert "servers: live" in proc.stdout
 
 
 def test_a_ratio_under_the_floor_exits_1():
