@@ -22,10 +22,10 @@ kept:
   Esplora (``--esplora``, ``/blocks/:height`` pages) and Electrum (``--electrum``,
   plain TCP). The servers (tests/helpers) are Python and run in this process, so a
   sync's time includes them answering. With ``--servers precomputed`` (the default)
-  the HTTP servers answer each request from bytes kept from an untimed first sync, as
-  a node answers from memory, so the figure is the client's (and the loopback HTTP
-  exchange's) rather than the Python test server's building of each answer; the
-  Electrum server always builds its answers. ``--servers live`` times them building.
+  the servers answer each request from bytes kept from an untimed first sync, as a
+  node answers from memory, so the figure is the client's (and the loopback
+  exchange's) rather than the Python test server's building of each answer.
+  ``--servers live`` times them building.
 
 Exit status 1 when a source's headers per second are under ``--min-ratio`` of the
 validation's.
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -157,6 +158,22 @@ class KeptEsploraServer(EsploraServer):
             handler, method, body), method, handler.path, body)
 
 
+class KeptElectrumServer(ElectrumServer):
+    """The Electrum server answering each (method, params, id) from the line it sent the
+    first time (a new connection numbers its calls from the start again)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._kept_lines: dict[tuple[str, str, Any], bytes] = {}
+
+    def _answer(self, method: str, params: list[Any], call_id: Any) -> bytes:
+        key = (method, json.dumps(params), call_id)
+        found = self._kept_lines.get(key)
+        if found is None:
+            found = self._kept_lines[key] = super()._answer(method, params, call_id)
+        return found
+
+
 @contextlib.contextmanager
 def servers(data: bytes, first: int, wanted: list[str],
             kept: bool) -> Iterator[dict[str, ChainSourceMaker]]:
@@ -181,7 +198,8 @@ def servers(data: bytes, first: int, wanted: list[str],
             esplora = stack.enter_context(esplora_class(node))
             makers["esplora"] = lambda: EsploraSource(esplora.url)
         if "electrum" in wanted:
-            electrum = stack.enter_context(ElectrumServer(OffsetData(
+            electrum_class = KeptElectrumServer if kept else ElectrumServer
+            electrum = stack.enter_context(electrum_class(OffsetData(
                 data, first, NETWORKS[Network.MAINNET].genesis_header)))
             makers["electrum"] = lambda: ElectrumSource(electrum.address)
         yield makers
@@ -281,9 +299,8 @@ def main() -> None:
     print("client CPU: this thread's CPU time in the sync (the sync code, the source's "
           "client, the file); the rest of a sync's time is the loopback server answering")
     if kept:
-        print("servers: precomputed (the HTTP servers send bytes kept from an untimed first "
-              "sync: the figures are the client's and the loopback HTTP exchange's; the "
-              "Electrum server builds each answer)")
+        print("servers: precomputed (the servers send bytes kept from an untimed first "
+              "sync: the figures are the client's and the loopback exchange's)")
     else:
         print("servers: live (the Python test servers build each answer, in this process)")
     if failed:
