@@ -8,26 +8,15 @@ import shlex
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import chain
 from .._text import printable
 from .._version import __version__
-from ..batch import BatchItem, BatchSummary, discover, stream
-from ..batch.cluster import absolute_items, dask_executor
-from ..batch.resume import resume as resume_batch
 from ..bundle import MAX_BUNDLE_BYTES
-from ..capsule import load_capsule, reverify, save_capsule
 from ..errors import InputError
-from ..evidence_report import (
-    check_output_path,
-    load_weasyprint,
-    render_html,
-    write_html,
-    write_pdf,
-)
 from ..inputs.files import read_at_most
 from ..inputs.subject import Digest
 from ..inputs.trust import load_certificates, load_crls, load_ocsp_response
@@ -35,10 +24,15 @@ from ..policy import DEFAULT_MIN_CONFIRMATIONS, Policy
 from ..report import Indication, Report
 from ..verifier import Verifier
 from ..verifier.verifier import load_bundle
-from . import batch as batch_cli
 from . import sync as sync_cli
 from . import webhook as webhook_cli
 from .text import render_text
+
+if TYPE_CHECKING:
+    from ..batch import BatchItem
+
+# The batch engine, the evidence report (and Jinja2) and capsules are imported where a
+# run needs them: a single verification's start-up pays for none of them.
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1
@@ -69,7 +63,11 @@ class _Progress:
         self.bar: Any = None
 
     def on_size(self, size: int) -> None:
-        if size > PROGRESS_THRESHOLD and batch_cli.progress_wanted(sys.stderr):
+        if size <= PROGRESS_THRESHOLD:
+            return
+        from .batch import progress_wanted
+
+        if progress_wanted(sys.stderr):
             self.bar = click.progressbar(length=size, label="hashing", file=sys.stderr,
                                          show_eta=True, show_percent=True)
             self.bar.__enter__()
@@ -82,6 +80,14 @@ class _Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def _check_output(path: str, inputs: Iterable[str | None]) -> None:
+    """The evidence report's rule for an output path (it and Jinja2 load only when a run
+    names an output)."""
+    from ..evidence_report import check_output_path as check
+
+    check(path, inputs)
 
 
 def _fail_usage(message: str) -> None:
@@ -279,7 +285,7 @@ def command(
         inputs = input_paths(ctx)
         _check_report_paths(html_path, pdf_path, inputs=inputs)
         if jsonl_path:
-            check_output_path(jsonl_path, [*inputs, html_path, pdf_path])
+            _check_output(jsonl_path, [*inputs, html_path, pdf_path])
         if save_dir:
             _check_capsule_dir(save_dir, [*inputs, html_path, pdf_path])
         policy, sources = _policy_and_sources(ctx)
@@ -308,6 +314,9 @@ def command(
     _write_reports(report, html_path, pdf_path)
     if save_dir:
         try:
+            from ..capsule import save_capsule
+            from ..evidence_report import render_html
+
             save_capsule(save_dir, verification, verifier,
                          html=render_html(report.to_dict()))
         except InputError as exc:
@@ -374,6 +383,11 @@ def input_paths(ctx: click.Context) -> list[str | None]:
 
 
 def _write_reports(report: Report, html_path: str | None, pdf_path: str | None) -> None:
+    if not (html_path or pdf_path):
+        return
+    # The evidence report's modules (and Jinja2) load only for a run that writes one.
+    from ..evidence_report import write_html, write_pdf
+
     try:
         if html_path:
             write_html(html_path, report)
@@ -412,6 +426,8 @@ def _evidence(ctx: click.Context, folder: str, paths: tuple[str, ...], *, as_jso
     except (InputError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     try:
+        from ..capsule import load_capsule, reverify
+
         capsule = load_capsule(folder)
         report = reverify(capsule, file, policy=policy, sources=sources)
     except InputError as exc:
@@ -447,6 +463,11 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
            as_json: bool, html_path: str | None, pdf_path: str | None, *,
            quiet: bool = False, resume: bool = False,
            dask_scheduler: str | None = None) -> None:
+    from ..batch import BatchSummary, discover, stream
+    from ..batch.cluster import absolute_items, dask_executor
+    from ..batch.resume import resume as resume_batch
+    from . import batch as batch_cli
+
     try:
         items: Iterable[BatchItem]
         if os.path.isdir(source):
@@ -509,13 +530,16 @@ def _batch(verifier: Verifier, source: str, jsonl_path: str | None, jobs: int | 
                    + ("; no HTML/PDF report was written" if reports is not None else ""),
                    err=True)
         sys.exit(130)
-    try:
-        if html_path and reports is not None:
-            write_html(html_path, reports, passed_in_full=_full_details())
-        if pdf_path and reports is not None:
-            write_pdf(pdf_path, reports, passed_in_full=_full_details())
-    except InputError as exc:
-        raise click.UsageError(str(exc)) from None
+    if reports is not None and (html_path or pdf_path):
+        from ..evidence_report import write_html, write_pdf  # only for a run that writes one
+
+        try:
+            if html_path:
+                write_html(html_path, reports, passed_in_full=_full_details())
+            if pdf_path:
+                write_pdf(pdf_path, reports, passed_in_full=_full_details())
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from None
     sys.exit(EXIT_CODES[summary.worst()])
 
 
@@ -529,10 +553,12 @@ def _check_batch_output(output: str, source: str) -> None:
         InputError: the output is an item's file or proof, or cannot be written.
     """
     if not os.path.lexists(output):
-        check_output_path(output, ())
+        _check_output(output, ())
         return
+    from ..batch import stream
+
     items, _ = stream(source)
-    check_output_path(output, (p for i in items for p in (i.file, i.proof) if p))
+    _check_output(output, (p for i in items for p in (i.file, i.proof) if p))
 
 
 def _file_and_proof(paths: tuple[str, ...]) -> tuple[str, str]:
@@ -600,9 +626,11 @@ def _check_report_paths(
         InputError: a path is refused, or WeasyPrint is unavailable.
     """
     if html_path:
-        check_output_path(html_path, inputs)
+        _check_output(html_path, inputs)
     if pdf_path:
-        check_output_path(pdf_path, [*inputs, html_path])
+        _check_output(pdf_path, [*inputs, html_path])
+        from ..evidence_report import load_weasyprint
+
         load_weasyprint()
 
 
