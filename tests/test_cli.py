@@ -146,8 +146,17 @@ def _big_file_case(tmp_path):
 
 
 def test_progress_bar_on_a_terminal_for_big_files(tmp_path):
-    text = run_on_terminal(_big_file_case(tmp_path), tmp_path, stream="stderr")
-    assert "hashing" in text
+    """Drawn by the batch's progress line (one implementation), on a terminal that can
+    erase a line only."""
+    import os
+
+    text = run_on_terminal(_big_file_case(tmp_path), tmp_path, stream="stderr",
+                           env={**os.environ, "TERM": "xterm"})
+    assert "hashing" in text and "65.0 MiB" in text and "ETA" in text
+    assert "\r\x1b[K" in text  # the line the batch's progress draws, then erases
+    dumb = run_on_terminal(_big_file_case(tmp_path), tmp_path, stream="stderr",
+                           env={**os.environ, "TERM": "dumb"})
+    assert "hashing" not in dumb
 
 
 def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path):

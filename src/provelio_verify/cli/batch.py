@@ -29,8 +29,11 @@ class Progress:
     its control sequences."""
 
     def __init__(self, stream: IO[str], enabled: bool, clock: Any = time.monotonic,
-                 base: int = 0) -> None:
+                 base: int = 0, label: str | None = None) -> None:
         self.stream = stream
+        #: One file's bytes under this label (a single run hashing a large file), not
+        #: a batch's items.
+        self.label = label
         #: Items counted before this run started (a resumed batch's): not in the rate.
         self.base = base
         self.enabled = enabled
@@ -46,7 +49,10 @@ class Progress:
         if not force and now - self.last < 0.1:
             return
         self.last = now
-        self.stream.write("\r\x1b[K" + self.line(summary, now - self.started, self.base))
+        elapsed = now - self.started
+        text = self.bytes_line(self.label, summary, elapsed) if self.label is not None \
+            else self.line(summary, elapsed, self.base)
+        self.stream.write("\r\x1b[K" + text)
         self.stream.flush()
         self.shown = True
 
@@ -70,6 +76,15 @@ class Progress:
         return (f"[{summary.done}/{summary.total}] {pct:5.1f}%  "
                 f"{_size(summary.bytes_done)}/{_size(summary.bytes_total)}  "
                 f"{rate:,.0f} items/s  ETA {_duration(eta)}")
+
+    @staticmethod
+    def bytes_line(label: str, summary: BatchSummary, elapsed: float) -> str:
+        done, total = summary.bytes_done, summary.bytes_total
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate else 0.0
+        pct = 100.0 * done / total if total else 100.0
+        return (f"{label}  {pct:5.1f}%  {_size(done)}/{_size(total)}  "
+                f"{_size(int(rate))}/s  ETA {_duration(eta)}")
 
     def clear(self) -> None:
         if self.shown:

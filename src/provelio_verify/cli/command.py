@@ -57,28 +57,33 @@ def _use_color(stream: Any) -> bool:
 
 
 class _Progress:
-    """A click progress bar on stderr for large files, created once the size is known."""
+    """Hashing a large file, drawn on stderr by the batch's progress line (one
+    implementation: only on a terminal that can erase a line), created once the size
+    is known."""
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.summary: Any = None
 
     def on_size(self, size: int) -> None:
         if size <= PROGRESS_THRESHOLD:
             return
-        from .batch import progress_wanted
+        from ..batch import BatchSummary
+        from .batch import Progress, progress_wanted
 
         if progress_wanted(sys.stderr):
-            self.bar = click.progressbar(length=size, label="hashing", file=sys.stderr,
-                                         show_eta=True, show_percent=True)
-            self.bar.__enter__()
+            self.summary = BatchSummary(total=1, bytes_total=size, discovered=True)
+            self.bar = Progress(sys.stderr, enabled=True, label="hashing")
+            self.bar.update(self.summary, force=True)
 
     def update(self, n: int) -> None:
         if self.bar is not None:
-            self.bar.update(n)
+            self.summary.bytes_done += n
+            self.bar.update(self.summary)
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+            self.bar.clear()
             self.bar = None
 
 
