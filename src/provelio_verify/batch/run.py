@@ -196,10 +196,15 @@ def _outcome(item: BatchItem, report: Report, full_report: bool, line: bool) -> 
 def _json_line(data: dict[str, Any]) -> bytes:
     """The report as one line of UTF-8 JSON. A name that is not text (a file name's
     undecodable bytes, kept by Python as lone surrogates) is written escaped."""
+    # check_circular=False: the data is a tree that report._jsonable copied (no value
+    # can hold itself), and the encoder's bookkeeping of every container it enters was
+    # an eighth of its time on a 24 KB line.
     try:
-        return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+        return (json.dumps(data, ensure_ascii=False, check_circular=False)
+                + "\n").encode("utf-8")
     except UnicodeEncodeError:
-        return (json.dumps(data, ensure_ascii=True) + "\n").encode("ascii")
+        return (json.dumps(data, ensure_ascii=True, check_circular=False)
+                + "\n").encode("ascii")
 
 
 def _report_for(item: BatchItem, verifier: Verifier) -> Report:
