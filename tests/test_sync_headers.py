@@ -486,6 +486,26 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
+def test_the_sync_progress_is_the_batch_progress_line_on_a_terminal_only(tmp_path,
+                                                                         long_chain):
+    """Issue 10, item 7: one progress implementation, drawn only where it can erase a
+    line (not under TERM=dumb, not to a file)."""
+    from helpers.common import run_on_terminal
+
+    with BitcoinRpcServer(served(long_chain)) as server:
+        drawn = run_on_terminal(["--sync-headers", str(tmp_path / "a.bin"), "--bitcoin-node",
+                                 server.url_with_credentials()], tmp_path, stream="stderr",
+                                env={**os.environ, "TERM": "xterm", "NO_COLOR": "1"})
+        dumb = run_on_terminal(["--sync-headers", str(tmp_path / "b.bin"), "--bitcoin-node",
+                                server.url_with_credentials()], tmp_path, stream="stderr",
+                               env={**os.environ, "TERM": "dumb", "NO_COLOR": "1"})
+        to_file = cli("--sync-headers", str(tmp_path / "c.bin"), "--bitcoin-node",
+                      server.url_with_credentials())
+    assert "\r\x1b[Kheaders  100.0%  40/40" in drawn, drawn
+    assert "\x1b[K" not in dumb and "headers  " not in dumb
+    assert to_file.returncode == 0 and "\x1b" not in to_file.stderr
+
+
 def test_the_command_writes_the_file_and_says_what_it_wrote(tmp_path, long_chain):
     path = tmp_path / "h.bin"
     with BitcoinRpcServer(served(long_chain)) as server:

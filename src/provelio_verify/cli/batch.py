@@ -29,11 +29,8 @@ class Progress:
     its control sequences."""
 
     def __init__(self, stream: IO[str], enabled: bool, clock: Any = time.monotonic,
-                 base: int = 0, label: str | None = None) -> None:
+                 base: int = 0) -> None:
         self.stream = stream
-        #: One file's bytes under this label (a single run hashing a large file), not
-        #: a batch's items.
-        self.label = label
         #: Items counted before this run started (a resumed batch's): not in the rate.
         self.base = base
         self.enabled = enabled
@@ -49,9 +46,21 @@ class Progress:
         if not force and now - self.last < 0.1:
             return
         self.last = now
-        elapsed = now - self.started
-        text = self.bytes_line(self.label, summary, elapsed) if self.label is not None \
-            else self.line(summary, elapsed, self.base)
+        self._draw(self.line(summary, now - self.started, self.base))
+
+    def count(self, label: str, done: int, total: int, *, as_bytes: bool = False,
+              force: bool = False) -> None:
+        """One task's progress under ``label`` (a single run hashing a large file, in
+        bytes; ``--sync-headers``, in headers), drawn as a batch's is."""
+        if not self.enabled:
+            return
+        now = self.clock()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        self._draw(self.count_line(label, done, total, now - self.started, as_bytes))
+
+    def _draw(self, text: str) -> None:
         self.stream.write("\r\x1b[K" + text)
         self.stream.flush()
         self.shown = True
@@ -78,13 +87,16 @@ class Progress:
                 f"{rate:,.0f} items/s  ETA {_duration(eta)}")
 
     @staticmethod
-    def bytes_line(label: str, summary: BatchSummary, elapsed: float) -> str:
-        done, total = summary.bytes_done, summary.bytes_total
+    def count_line(label: str, done: int, total: int, elapsed: float,
+                   as_bytes: bool = False) -> str:
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate else 0.0
         pct = 100.0 * done / total if total else 100.0
-        return (f"{label}  {pct:5.1f}%  {_size(done)}/{_size(total)}  "
-                f"{_size(int(rate))}/s  ETA {_duration(eta)}")
+        if as_bytes:
+            amounts = f"{_size(done)}/{_size(total)}  {_size(int(rate))}/s"
+        else:
+            amounts = f"{done:,}/{total:,}  {rate:,.0f}/s"
+        return f"{label}  {pct:5.1f}%  {amounts}  ETA {_duration(eta)}"
 
     def clear(self) -> None:
         if self.shown:

@@ -63,23 +63,23 @@ class _Progress:
 
     def __init__(self) -> None:
         self.bar: Any = None
-        self.summary: Any = None
+        self.size = 0
+        self.done = 0
 
     def on_size(self, size: int) -> None:
         if size <= PROGRESS_THRESHOLD:
             return
-        from ..batch import BatchSummary
         from .batch import Progress, progress_wanted
 
         if progress_wanted(sys.stderr):
-            self.summary = BatchSummary(total=1, bytes_total=size, discovered=True)
-            self.bar = Progress(sys.stderr, enabled=True, label="hashing")
-            self.bar.update(self.summary, force=True)
+            self.size = size
+            self.bar = Progress(sys.stderr, enabled=True)
+            self.bar.count("hashing", 0, size, as_bytes=True, force=True)
 
     def update(self, n: int) -> None:
         if self.bar is not None:
-            self.summary.bytes_done += n
-            self.bar.update(self.summary)
+            self.done += n
+            self.bar.count("hashing", self.done, self.size, as_bytes=True)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -111,23 +111,17 @@ def _emit(result: SyncResult | None, *, as_json: bool, error: str | None = None)
 
 
 class _Bar:
-    """A progress bar on stderr, only when stderr is a terminal."""
+    """Headers fetched against the source's tip, drawn on stderr by the batch's
+    progress line (one implementation: only on a terminal that can erase a line)."""
 
     def __init__(self) -> None:
-        self.bar: Any = None
-        self.shown = 0
+        from .batch import Progress, progress_wanted
+
+        self.bar = Progress(sys.stderr, enabled=progress_wanted(sys.stderr))
 
     def update(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty() or total <= 0:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="headers", file=sys.stderr,
-                                         show_eta=True, show_percent=True)
-            self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
+        if total > 0:
+            self.bar.count("headers", done, total, force=done >= total)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+        self.bar.clear()
