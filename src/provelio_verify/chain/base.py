@@ -115,6 +115,9 @@ class ChainSource(abc.ABC):
         self.label = label
         self._cache: dict[Question, Any] = {}
         self._derived: dict[Any, Any] = {}
+        #: Endpoint → what it answered, for what this source was found not to serve
+        #: (another endpoint, or another way of asking, gave what it would have).
+        self._lacks: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -133,7 +136,19 @@ class ChainSource(abc.ABC):
         return f"<{type(self).__name__} {self.label}>"
 
     def describe(self) -> dict[str, str]:
-        return {"source": self.label, "kind": self.kind}
+        """The source's label and kind, and ``couldNotUse``: what it did not serve and
+        what it answered instead, where there was any."""
+        out = {"source": self.label, "kind": self.kind}
+        lacks = dict(self._lacks)
+        if lacks:
+            out["couldNotUse"] = "; ".join(f"{endpoint} ({why})"
+                                           for endpoint, why in sorted(lacks.items()))
+        return out
+
+    @property
+    def could_not_use(self) -> dict[str, str]:
+        """What this source did not serve, each with what it answered."""
+        return dict(self._lacks)
 
     @abc.abstractmethod
     def _answer(self, question: Question) -> Reply:

@@ -134,23 +134,6 @@ class BitcoinCoreSource(ChainSource):
             (parts.scheme, parts.netloc, f"{prefix}/rest/headers/", "", ""))
         #: The REST path form this node answers (``None``: REST is not used).
         self._rest_form: str | None = _REST_FORMS[0] if rest else None
-        #: Endpoint → what it answered, for what this node was found not to serve.
-        self._lacks: dict[str, str] = {}
-
-    def describe(self) -> dict[str, str]:
-        """The source's label and kind, and ``couldNotUse``: what the node did not
-        serve (its REST headers, when it runs without ``-rest``) and what it answered."""
-        out = super().describe()
-        lacks = dict(self._lacks)
-        if lacks:
-            out["couldNotUse"] = "; ".join(f"{endpoint} ({why})"
-                                           for endpoint, why in sorted(lacks.items()))
-        return out
-
-    @property
-    def could_not_use(self) -> dict[str, str]:
-        """What this node did not serve, each with what it answered."""
-        return dict(self._lacks)
 
     def _post(self, what: str, payload: Any, limit: int) -> tuple[Any, tuple[str, ...]]:
         """POST one JSON-RPC request (or a batch) and read the JSON answer.

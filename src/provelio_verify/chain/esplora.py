@@ -78,25 +78,7 @@ class EsploraSource(ChainSource):
         self._base = plain.rstrip("/")
         self._auth = auth
         self._client = client or HttpClient()
-        #: Endpoint (as the API names it) → what it answered, for the endpoints this
-        #: server was found to lack (a later endpoint gave what it would have).
-        self._lacks: dict[str, str] = {}
         self._page = BLOCKS_PAGE
-
-    def describe(self) -> dict[str, str]:
-        """The source's label and kind, and ``couldNotUse``: the endpoints it lacked
-        and what it answered instead, where there were any."""
-        out = super().describe()
-        lacks = dict(self._lacks)
-        if lacks:
-            out["couldNotUse"] = "; ".join(f"{endpoint} ({why})"
-                                           for endpoint, why in sorted(lacks.items()))
-        return out
-
-    @property
-    def could_not_use(self) -> dict[str, str]:
-        """The endpoints this server lacked, each with what it answered."""
-        return dict(self._lacks)
 
     def _get(self, path: str, *, limit: int = MAX_SMALL_ANSWER,
              answers: tuple[int, ...] = ()) -> Response:
