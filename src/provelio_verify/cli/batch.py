@@ -35,30 +35,33 @@ class Progress:
         self.base = base
         self.enabled = enabled
         self.clock = clock
-        self.started = clock()
+        self.started: float = clock()
         self.last = 0.0
         self.shown = False
 
     def update(self, summary: BatchSummary, *, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = self.clock()
-        if not force and now - self.last < 0.1:
-            return
-        self.last = now
-        self._draw(self.line(summary, now - self.started, self.base))
+        elapsed = self._due(force)
+        if elapsed is not None:
+            self._draw(self.line(summary, elapsed, self.base))
 
     def count(self, label: str, done: int, total: int, *, as_bytes: bool = False,
               force: bool = False) -> None:
         """One task's progress under ``label`` (a single run hashing a large file, in
         bytes; ``--sync-headers``, in headers), drawn as a batch's is."""
+        elapsed = self._due(force)
+        if elapsed is not None:
+            self._draw(self.count_line(label, done, total, elapsed, as_bytes))
+
+    def _due(self, force: bool) -> float | None:
+        """The time since the start when a line is to be drawn now (enabled, and
+        forced or a tenth of a second after the last), else None."""
         if not self.enabled:
-            return
-        now = self.clock()
+            return None
+        now: float = self.clock()
         if not force and now - self.last < 0.1:
-            return
+            return None
         self.last = now
-        self._draw(self.count_line(label, done, total, now - self.started, as_bytes))
+        return now - self.started
 
     def _draw(self, text: str) -> None:
         self.stream.write("\r\x1b[K" + text)
