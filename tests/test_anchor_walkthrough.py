@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import subprocess
 
 import pytest
-from test_readme import _run
+from test_readme import run_documented, stated_lines
 
 from gen.world import world
 from helpers.chainservers import BitcoinRpcServer, ChainData
@@ -20,19 +19,15 @@ from helpers.common import REPO
 
 DOC = (REPO / "docs" / "anchor.md").read_text()
 SECTION = DOC.split("#### Verify a 2026 certificate offline", 1)[-1].split("\n### ", 1)[0]
-EXPECT = re.compile(r"\s+# exit (\d+)(?::\s*(.+))?$")
 SHOWN_NODE = "http://127.0.0.1:18443"
 
 
-def _block() -> list[tuple[str, int, str | None]]:
+def _block() -> list[tuple[str, int | None, str | None]]:
     blocks = re.findall(r"^```sh\n(.*?)^```$", SECTION, flags=re.S | re.M)
     assert len(blocks) == 1, "the walk-through has one runnable block"
-    lines = []
-    for line in blocks[0].splitlines():
-        found = EXPECT.search(line)
-        assert found, f"every line states its exit status: {line!r}"
-        lines.append((line[:found.start()], int(found.group(1)),
-                      found.group(2).strip() if found.group(2) else None))
+    lines = stated_lines(blocks[0])
+    for command, code, _ in lines:
+        assert code is not None, f"every line states its exit status: {command!r}"
     return lines
 
 
@@ -50,12 +45,7 @@ def test_the_walkthrough_runs_as_printed(tmp_path, monkeypatch, capsys):
         node.write_cookie(work / "regtest.cookie")
         for command, code, text in _block():
             argv = [node.url if a == SHOWN_NODE else a for a in shlex.split(command)]
-            if argv[0] == "provelio-verify":
-                got, out = _run(argv, work, monkeypatch, capsys)
-            else:
-                proc = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True,
-                                      text=True, timeout=60)
-                got, out = proc.returncode, proc.stdout + proc.stderr
+            got, out = run_documented(command, work, monkeypatch, capsys, argv)
             assert got == code, (command, out)
             if text is not None:
                 assert text in out, (command, text, out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,37 @@ def _run(argv: list[str], cwd: Path, monkeypatch, capsys) -> tuple[int, str]:
     out = capsys.readouterr()
     assert "Traceback" not in out.err, out.err
     return int(caught.value.code or 0), out.out
+
+
+#: A documented command's stated outcome: ``COMMAND   # exit N[: TEXT]``.
+EXPECT = re.compile(r"\s+# exit (\d+)(?::\s*(.+))?$")
+
+
+def stated_lines(block: str) -> list[tuple[str, int | None, str | None]]:
+    """Each non-blank line of a documented sh block: the command, and the exit status
+    and output text its ``# exit N[: TEXT]`` states (None where it states none)."""
+    out = []
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        found = EXPECT.search(line)
+        command = line[:found.start()] if found else line
+        out.append((command, int(found.group(1)) if found else None,
+                    found.group(2).strip() if found and found.group(2) else None))
+    return out
+
+
+def run_documented(command: str, cwd: Path, monkeypatch, capsys,
+                   argv: list[str] | None = None) -> tuple[int, str]:
+    """One documented command as a person runs it: provelio-verify lines through the
+    real command line, in process (``argv``: its words, if not the line's own), the
+    others in bash; its exit status and what it printed."""
+    words = argv if argv is not None else shlex.split(command)
+    if words[0] == "provelio-verify":
+        return _run(words, cwd, monkeypatch, capsys)
+    proc = subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+    return proc.returncode, proc.stdout + proc.stderr
 
 
 def _example_commands() -> list[list[str]]:

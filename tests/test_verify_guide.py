@@ -8,41 +8,24 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import shutil
-import subprocess
 
 import pytest
-from test_readme import _run
+from test_readme import _run, run_documented, stated_lines
 
 from helpers.common import REPO
 
 GUIDE = (REPO / "docs" / "verify-a-certificate.md").read_text()
-EXPECT = re.compile(r"\s+# exit (\d+)(?::\s*(.+))?$")
-
-
 def _sh_blocks() -> list[str]:
     return re.findall(r"^```sh\n(.*?)^```$", GUIDE, flags=re.S | re.M)
-
-
-def _lines(block: str) -> list[tuple[str, int | None, str | None]]:
-    out = []
-    for line in block.splitlines():
-        if not line.strip():
-            continue
-        found = EXPECT.search(line)
-        command = line[:found.start()] if found else line
-        out.append((command, int(found.group(1)) if found else None,
-                    found.group(2).strip() if found and found.group(2) else None))
-    return out
 
 
 def test_the_guide_has_runnable_blocks_with_stated_outcomes():
     blocks = _sh_blocks()
     assert len(blocks) >= 5
-    stated = [code for block in blocks for _, code, _ in _lines(block) if code is not None]
+    stated = [code for block in blocks for _, code, _ in stated_lines(block) if code is not None]
     assert {0, 1, 3} <= set(stated)  # PASSED, FAILED and INDETERMINATE are each shown
-    commands = " ".join(c for b in blocks for c, _, _ in _lines(b))
+    commands = " ".join(c for b in blocks for c, _, _ in stated_lines(b))
     for example in ("ok-created", "ok-confirmed-regtest"):
         assert example in commands
 
@@ -54,14 +37,8 @@ def test_the_guides_commands_give_what_it_states(tmp_path, monkeypatch, capsys):
     shutil.copytree(REPO / "examples", work)
     ran = 0
     for block in _sh_blocks():  # in order: a later block may rely on an earlier one
-        for command, code, text in _lines(block):
-            argv = shlex.split(command)
-            if argv[0] == "provelio-verify":
-                got, out = _run(argv, work, monkeypatch, capsys)
-            else:
-                proc = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True,
-                                      text=True, timeout=60)
-                got, out = proc.returncode, proc.stdout + proc.stderr
+        for command, code, text in stated_lines(block):
+            got, out = run_documented(command, work, monkeypatch, capsys)
             if code is not None:
                 assert got == code, (command, out)
                 ran += 1
