@@ -22,10 +22,9 @@ from datetime import UTC, datetime
 import pytest
 
 import provelio_verify as pv
-from helpers.batch_archive import ARCHIVE_HEADERS, ARCHIVE_ROOTS, build_archive
+from helpers.batch_archive import archive_verifier, build_archive
 from helpers.common import SCENARIOS
 from provelio_verify.batch import discover, iter_batch, run_batch, stream, verify_item
-from provelio_verify.chain import HeadersFileSource
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)  # one clock: reports compare byte for byte
 
@@ -39,9 +38,7 @@ def archive(tmp_path_factory):
 
 
 def _verifier(target):
-    policy = pv.Policy(tsa_roots=pv.load_certificates(target / ARCHIVE_ROOTS),
-                       allow_test_mode=True, now=NOW)
-    return pv.Verifier(policy, [HeadersFileSource(target / ARCHIVE_HEADERS)])
+    return archive_verifier(target, now=NOW)
 
 
 def _lines(outcomes):

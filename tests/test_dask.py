@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 import pytest
 
 import provelio_verify as pv
-from helpers.batch_archive import ARCHIVE_HEADERS, ARCHIVE_ROOTS, build_archive
+from helpers.batch_archive import ARCHIVE_HEADERS, ARCHIVE_ROOTS, archive_verifier, build_archive
 from helpers.common import SCENARIOS, run_cli
 from provelio_verify.batch import discover, iter_batch, run_batch, verify_item
 from provelio_verify.batch.cluster import dask_executor
-from provelio_verify.chain import HeadersFileSource
 from provelio_verify.errors import InputError
 
 distributed = pytest.importorskip(
@@ -48,9 +47,7 @@ def archive(tmp_path_factory):
 
 
 def _verifier(target):
-    policy = pv.Policy(tsa_roots=pv.load_certificates(target / ARCHIVE_ROOTS),
-                       allow_test_mode=True, now=NOW)
-    return pv.Verifier(policy, [HeadersFileSource(target / ARCHIVE_HEADERS)])
+    return archive_verifier(target, now=NOW)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from helpers.common import SCENARIOS, manifest
+from provelio_verify import Policy, Verifier, load_certificates
+from provelio_verify.chain import HeadersFileSource
 
 #: Options a batch over the archive uses (paths relative to the archive's parent).
 ARCHIVE_ROOTS = "roots.pem"
 ARCHIVE_HEADERS = "headers.bin"
+
+
+def archive_verifier(target: Path, *, now: datetime) -> Verifier:
+    """The Verifier a batch over the archive in ``target`` uses: its roots, test mode
+    allowed, its headers file, one clock (so reports compare byte for byte)."""
+    policy = Policy(tsa_roots=load_certificates(target / ARCHIVE_ROOTS),
+                    allow_test_mode=True, now=now)
+    return Verifier(policy, [HeadersFileSource(target / ARCHIVE_HEADERS)])
 
 
 def build_archive(target: Path, count: int, *, with_missing: bool = True) -> list[dict]:
