@@ -28,7 +28,10 @@ from ..core.anchor.bitcoin import (
     HEADER_SIZE,
     MAX_FUTURE_BLOCK_TIME,
     NETWORKS,
+    RETARGET_INTERVAL,
+    BlockHeader,
     Network,
+    NetworkParams,
     dsha256,
     network_of_genesis,
     short,
@@ -49,12 +52,23 @@ MAX_HEADERS_FILE_BYTES = 4_000_000 * HEADER_SIZE
 
 
 def validate_headers(data: bytes, checkpoints: Checkpoints, *,
-                     now: float | None = None) -> HeaderRun:
+                     now: float | None = None, known_good: int = 0) -> HeaderRun:
     """A headers file's bytes, validated as ``--headers`` takes them: it begins at a
     genesis block or a checkpointed mainnet block, and every header after it passes
     :func:`~provelio_verify.core.anchor.headers.validate_run` (no header later than
     ``now``, default the clock, plus the two hours a node allows). ``--sync-headers``
     writes nothing this refuses.
+
+    ``known_good``: how many leading headers already passed (the file a sync extends).
+    The rules then run again only from the start of the retarget period before the
+    first new header's (or an earlier period start whose target the checkpoints give):
+    that window holds every header a new header's rules look back to (its parent's
+    link, the eleven times before it, the period its retarget is computed from), so
+    each new header meets exactly the checks it meets in the whole file, and a sync's
+    validation stays linear in what it fetches (whole-file validation at each write
+    made it quadratic, see benchmarks/sync.py). The run returned is then the window's.
+    Where no such window exists (a test network, whose checkpoints give no target),
+    the whole file is validated.
 
     Raises:
         SourceInvalid: the bytes are not such a file, naming the first rule broken.
@@ -74,14 +88,32 @@ def validate_headers(data: bytes, checkpoints: Checkpoints, *,
             raise SourceInvalid(f"the file's first header {first} is neither a genesis "
                                 "block nor a shipped mainnet checkpoint")
         params, height = NETWORKS[Network.MAINNET], at
-    # (2) Every header after it, as a node validates headers.
+    # (2) Every header after it (or after the window's start), as a node validates
+    # headers.
+    start = _window_start(height, known_good, params, checkpoints)
     clock = time.time() if now is None else now
     try:
-        return validate_run(data, height, params, checkpoints,
-                            latest_time=int(clock) + MAX_FUTURE_BLOCK_TIME)
+        return validate_run(data[(start - height) * HEADER_SIZE:], start, params,
+                            checkpoints, latest_time=int(clock) + MAX_FUTURE_BLOCK_TIME)
     except HeaderRunError as exc:
         raise SourceInvalid(f"the file does not validate at {exc}",
                             height=exc.height) from None
+
+
+def _window_start(first: int, known_good: int, params: NetworkParams,
+                  checkpoints: Checkpoints) -> int:
+    """The height :func:`validate_headers` runs the rules from: ``first`` (the whole
+    file), or with ``known_good`` headers already passed, the start of the period
+    before the first new header's, or an earlier period start whose target the
+    checkpoints give."""
+    if known_good <= 0:
+        return first
+    genesis_bits = BlockHeader.parse(params.genesis_header).bits
+    start = ((first + known_good) // RETARGET_INTERVAL - 1) * RETARGET_INTERVAL
+    while start > first and checkpoints.period_bits(start // RETARGET_INTERVAL,
+                                                    genesis_bits) is None:
+        start -= RETARGET_INTERVAL
+    return start if start > first else first
 
 
 class HeadersFileSource(ChainSource):

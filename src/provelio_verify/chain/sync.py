@@ -24,17 +24,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.anchor.bitcoin import (
     HEADER_SIZE,
-    MAX_FUTURE_BLOCK_TIME,
     NETWORKS,
-    RETARGET_INTERVAL,
-    BlockHeader,
     Network,
     NetworkParams,
     decode_compact,
@@ -43,7 +39,7 @@ from ..core.anchor.bitcoin import (
     work_of,
 )
 from ..core.anchor.checkpoints import Checkpoints
-from ..core.anchor.headers import HeaderRun, HeaderRunError, validate_run
+from ..core.anchor.headers import HeaderRun
 from ..errors import HeadersSyncError, InputError, SourceError, SourceInvalid
 from ..inputs.checkpoints import mainnet_checkpoints
 from ..inputs.files import read_at_most
@@ -52,7 +48,8 @@ from .headers_file import MAX_HEADERS_FILE_BYTES, validate_headers
 
 #: Headers fetched between two writes of the file (ten retarget periods): a stop loses
 #: at most this much fetching. Each write validates the new headers with the period
-#: before them (``_Sync._validate``), so a sync validates about what it fetches.
+#: before them (``validate_headers(known_good=…)``), so a sync validates about what it
+#: fetches.
 COMMIT_EVERY = 10 * 2016
 #: How often a run starts over from the fork search when the source's chain changes
 #: under it (a reorg while syncing) before it gives up.
@@ -405,57 +402,13 @@ class _Sync:
             InputError: the file cannot be written.
         """
         whole = self.data + fresh
-        self._validate(whole, len(self.data) // HEADER_SIZE)
+        # The file's own headers passed when it was read or last written: only what
+        # this write adds is validated, with the headers its rules look back to.
+        validate_headers(whole, self.cps or _NO_CHECKPOINTS, now=self.now,
+                         known_good=len(self.data) // HEADER_SIZE)
         _replace(self.target, self.shown, whole)
         self.data = whole
         self.added += len(fresh) // HEADER_SIZE
-
-    def _validate(self, whole: bytes, kept: int) -> None:
-        """Validate ``whole`` as ``--headers`` validates it, whose first ``kept`` headers
-        (the file's, validated when read or written) are known to pass.
-
-        On mainnet only the headers from the start of the retarget period before the
-        first new header's are run through the rules again, not the whole file: that
-        window holds every header a new header's rules look back to (its parent's
-        link, the eleven times before it, the whole period its retarget is computed
-        from) and starts at a period whose target the checkpoints give, so each new
-        header meets exactly the checks it meets in the whole file, while a sync's
-        validation stays linear in what it fetches (re-validating the whole file at
-        each write made it quadratic: three times the headers for 100,000, see
-        benchmarks/sync.py). Test networks, which have no checkpoints, and a file
-        with no header kept, are validated whole.
-
-        Raises:
-            SourceInvalid: a new header breaks a rule (named as the whole file's
-                validation names it).
-        """
-        start = self._window_start(kept)
-        if start is None:
-            validate_headers(whole, self.cps or _NO_CHECKPOINTS, now=self.now)
-            return
-        assert self.cps is not None
-        if len(whole) > MAX_HEADERS_FILE_BYTES:
-            raise SourceInvalid(f"the file is over the limit of {MAX_HEADERS_FILE_BYTES} bytes")
-        clock = time.time() if self.now is None else self.now
-        try:
-            validate_run(whole[(start - self.first) * HEADER_SIZE:], start, self.params,
-                         self.cps, latest_time=int(clock) + MAX_FUTURE_BLOCK_TIME)
-        except HeaderRunError as exc:
-            raise SourceInvalid(f"the file does not validate at {exc}",
-                                height=exc.height) from None
-
-    def _window_start(self, kept: int) -> int | None:
-        """The height :meth:`_validate` validates from: the start of the period before
-        the first new header's, or an earlier period start whose target the
-        checkpoints give; ``None`` for the whole file."""
-        if self.cps is None or kept <= 0:
-            return None
-        genesis_bits = BlockHeader.parse(self.params.genesis_header).bits
-        start = ((self.first + kept) // RETARGET_INTERVAL - 1) * RETARGET_INTERVAL
-        while start > self.first and self.cps.period_bits(start // RETARGET_INTERVAL,
-                                                          genesis_bits) is None:
-            start -= RETARGET_INTERVAL
-        return start if start > self.first else None
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None:
